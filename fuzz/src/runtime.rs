@@ -361,6 +361,7 @@ impl ApiRequest for ListThings {
         }),
         rate_limit: &[],
         response_example: None,
+        body_schema: None,
     };
 
     fn path(&self) -> String {

@@ -222,6 +222,10 @@ fn endpoint_const(op: &Operation) -> TokenStream {
             let example = raw_string(example);
             quote!(Some(#example))
         });
+    let body_schema = op.body_schema.as_deref().map_or(quote!(None), |schema| {
+        let schema = raw_string(schema);
+        quote!(Some(#schema))
+    });
     let host = match op.host {
         ApiHost::Open => quote!(::feishu_runtime::codegen::Host::Open),
         ApiHost::Www => quote!(::feishu_runtime::codegen::Host::Www),
@@ -241,6 +245,7 @@ fn endpoint_const(op: &Operation) -> TokenStream {
             paging: #paging,
             rate_limit: &[#(#rate_limit),*],
             response_example: #response_example,
+            body_schema: #body_schema,
         }
     }
 }

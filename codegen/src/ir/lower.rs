@@ -114,6 +114,7 @@ fn lower_service(
     tolerate_absent_fields(&mut ir);
     // After the response fields have settled which are optional.
     super::paging::find_paging(&mut ir);
+    super::body_schema::fill(&mut ir);
     for module in ir.modules.values_mut() {
         module.structs.sort_by(|a, b| a.name.cmp(&b.name));
         module.enums.sort_by(|a, b| a.name.cmp(&b.name));
@@ -817,6 +818,8 @@ impl<'a> Lowering<'a> {
                 .and_then(super::rate_limit::parse)
                 .unwrap_or_default(),
             response_example: response_example(spec),
+            // Once every type of the service is lowered (`body_schema::fill`).
+            body_schema: None,
         };
         self.modules
             .get_mut(&module)
@@ -1088,7 +1091,6 @@ fn page_lead(title: &str, description: &str, notes: &[String]) -> Vec<String> {
     doc
 }
 
-/// The fact line that links a page, with the date it was last updated if known.
 /// The payload of the page's response example, as compact JSON: its `data` (an empty
 /// object when the example has none), or for a flat answer the body without `code`, `msg`
 /// and `error`. `None` for a download, or where the example is missing or not an object.

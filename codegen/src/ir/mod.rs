@@ -1,6 +1,7 @@
 //! The intermediate representation: the generated crate as modules of types and
 //! operations, with every Rust name already decided. Emitters only print it.
 
+mod body_schema;
 mod lower;
 mod paging;
 pub mod rate_limit;
@@ -250,6 +251,8 @@ pub struct Operation {
     pub rate_limit: Vec<rate_limit::Quota>,
     /// The response example's payload as compact JSON, if the page shows one.
     pub response_example: Option<String>,
+    /// The body's JSON Schema as compact JSON (see `body_schema`), if it takes a body.
+    pub body_schema: Option<String>,
 }
 
 /// A file part of an upload: the body field that holds it, and its documented limit.

@@ -1,6 +1,6 @@
 //! What a generated crate says of each endpoint: its method, host and path, the tokens it
 //! takes, where its answer carries the payload, its upload parts, documented errors,
-//! paging, rate limit and response example. Plain data, read by the call that sends a
+//! paging, rate limit, response example and body schema. Plain data, read by the call that sends a
 //! request.
 
 use crate::auth::token::TokenKind;
@@ -41,6 +41,12 @@ pub struct Endpoint {
     /// a flat answer the body without `code` and `msg`). `None` where the page shows none,
     /// or for a download. What an emulator answers by default.
     pub response_example: Option<&'static str>,
+    /// The JSON Schema (2020-12) of the request body as the page documents it, as compact
+    /// JSON: its fields, their types, which are required, and the lengths and ranges the
+    /// client checks. For an upload, the schema of its text fields (the file parts are in
+    /// [`files`](Self::files)). `None` where the endpoint takes no body. Plain data, so an
+    /// emulator can check what any client sends without the crate's `roundtrip` feature.
+    pub body_schema: Option<&'static str>,
 }
 
 impl Endpoint {

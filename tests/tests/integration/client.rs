@@ -406,6 +406,7 @@ impl feishu::runtime::codegen::ApiRequest for Probe {
             paging: None,
             rate_limit: &[],
             response_example: None,
+            body_schema: None,
         };
 
     fn path(&self) -> String {
@@ -616,6 +617,7 @@ impl feishu::runtime::codegen::ApiRequest for FlatProbe {
             paging: None,
             rate_limit: &[],
             response_example: None,
+            body_schema: None,
         };
 
     fn path(&self) -> String {

@@ -176,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAccessRecordRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"access_data":"{\"has_access_photo\":true}","access_record_id":"6939433228970082591","access_time":"1624520221","access_type":"FA","device_id":"6939433228970082593","is_clock_in":true,"is_door_open":true,"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62"}],"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JKiSIkdexPw="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -51,6 +51,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDeviceRequest {
         response_example: Some(
             r#"{"items":[{"device_id":"6939433228970082593","device_name":"东门","device_sn":"3X811621174000240"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

@@ -210,6 +210,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRuleExternalRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{"rule_id":"7298933941867135276"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"DeviceExternal":{"properties":{"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"OpeningTimeExternal":{"properties":{"day_times":{"items":{"$ref":"#/$defs/OpeningTimePeriodExternal"},"maxItems":1,"minItems":0,"type":["array","null"]},"valid_day":{"anyOf":[{"$ref":"#/$defs/OpeningTimeValidDayExternal"},{"type":"null"}]},"weekdays":{"items":{"format":"int64","type":"integer"},"maxItems":7,"minItems":0,"type":["array","null"]}},"type":"object"},"OpeningTimePeriodExternal":{"properties":{"end_hhmm":{"format":"int64","maximum":2400.0,"minimum":0.0,"type":"integer"},"start_hhmm":{"format":"int64","maximum":2400.0,"minimum":0.0,"type":"integer"}},"required":["start_hhmm","end_hhmm"],"type":"object"},"OpeningTimeValidDayExternal":{"properties":{"end_day":{"format":"int64","maximum":2147483647.0,"minimum":1000000000.0,"type":"integer"},"start_day":{"format":"int64","maximum":2147483647.0,"minimum":1000000000.0,"type":"integer"}},"required":["start_day","end_day"],"type":"object"},"Rule":{"properties":{"devices":{"items":{"$ref":"#/$defs/DeviceExternal"},"maxItems":5000,"minItems":0,"type":["array","null"]},"id":{"type":["string","null"]},"is_temp":{"type":["boolean","null"]},"name":{"type":["string","null"]},"opening_time":{"anyOf":[{"$ref":"#/$defs/OpeningTimeExternal"},{"type":"null"}]},"remind_face":{"type":["boolean","null"]},"user_count":{"type":["string","null"]},"users":{"items":{"$ref":"#/$defs/UserExternal"},"maxItems":10000,"minItems":0,"type":["array","null"]},"visitor_count":{"type":["string","null"]},"visitors":{"items":{"$ref":"#/$defs/UserExternal"},"maxItems":10000,"minItems":0,"type":["array","null"]}},"type":"object"},"UserExternal":{"properties":{"department_id":{"type":["string","null"]},"phone_num":{"type":["string","null"]},"user_id":{"type":["string","null"]},"user_name":{"type":["string","null"]},"user_type":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"rule":{"$ref":"#/$defs/Rule"}},"required":["rule"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -279,6 +282,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteRuleExternalRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -351,6 +355,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeviceBindRuleExternalRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"device_id":{"type":"string"},"rule_ids":{"items":{"type":"string"},"maxItems":10000,"minItems":0,"type":"array"}},"required":["device_id","rule_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -420,6 +427,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetRuleExternalRequest {
         response_example: Some(
             r#"{"rules":[{"devices":[{"id":"534545234523452345","name":"北门"}],"id":"34252345234523","is_temp":false,"name":"南门","opening_time":{"day_times":[{"end_hhmm":1400,"start_hhmm":1200}],"valid_day":{"end_day":1699931483,"start_day":1699031483},"weekdays":[1,2,3]},"remind_face":false,"user_count":"3","users":[{"department_id":"od-f7d44ab733f7602f5cc5194735fd9aaf","phone_num":"1357890001","user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","user_name":"张三","user_type":1}],"visitor_count":"3","visitors":[{"department_id":"od-f7d44ab733f7602f5cc5194735fd9aaf","phone_num":"1357890001","user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","user_name":"张三","user_type":1}]}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

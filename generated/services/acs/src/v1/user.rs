@@ -143,6 +143,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserRequest {
         response_example: Some(
             r#"{"user":{"feature":{"card":123456,"face_uploaded":true},"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -257,6 +258,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"feature":{"card":123456,"face_uploaded":true},"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62"}],"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JKiSIkdexPw="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
@@ -360,6 +362,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Feature":{"properties":{"card":{"format":"int64","type":["integer","null"]},"face_uploaded":{"type":["boolean","null"]}},"type":"object"}},"properties":{"feature":{"anyOf":[{"$ref":"#/$defs/Feature"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -134,6 +134,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserFaceRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -225,6 +226,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserFaceRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"file_name":{"type":"string"},"file_type":{"type":"string"}},"required":["file_type","file_name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -110,6 +110,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateVisitorRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{"visitor_id":"6939433228970082568"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"UserExternal":{"properties":{"department_id":{"type":["string","null"]},"phone_num":{"type":["string","null"]},"user_id":{"type":["string","null"]},"user_name":{"type":["string","null"]},"user_type":{"format":"int64","type":"integer"}},"required":["user_type"],"type":"object"}},"properties":{"user":{"$ref":"#/$defs/UserExternal"}},"required":["user"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -177,6 +180,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteVisitorRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -206,6 +206,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAdminDeptStatRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_user_num":0,"active_user_rate":"1.00","avg_create_cal_num":"0.00","avg_create_docs_num":"0.00","avg_create_task_num":"0.00","avg_duration":"0.00","avg_send_messenger_num":"0.00","avg_vc_duration":"0.00","cal_dau":0,"create_cal_num":0,"create_cal_user_num":0,"create_docs_num":0,"create_docs_user_num":0,"create_task_num":0,"create_task_user_num":0,"date":"2020-02-15","department_id":"od-382e2793cfc9471f892e8a672987654c","department_name":"subtestkkk","department_path":"testkkk/subtestkkk","docs_dau":0,"email_receive_count":"3","email_receive_ext_count":"5","email_receive_in_count":"7","email_send_count":"2","email_send_ext_count":"4","email_send_in_count":"6","im_dau":0,"new_active_num":0,"new_user_num":0,"product_version":"全部产品版本","quick_search_count":"7","resign_user_num":0,"search_active_dau":"7","send_messenger_num":0,"send_messenger_user_num":0,"suite_active_rate":"0.00","suite_dau":0,"tab_search_count":"7","task_dau":0,"total_search_count":"7","total_user_num":2,"vc_dau":0,"vc_duration":0}],"page_token":"3"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -222,6 +222,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAdminUserStatRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_os":"'ios 14.2,-','ios 14.2,feishu 3.40.0-alpha'","app_package_type":"Feishu，Lark","cal_active_flag":1,"create_cal_num":0,"create_docs_num":1,"create_task_num":0,"create_time":"2020-09-04 11:17:55","date":"2020-02-15","department_name":"testcqlbfaaasdasdasd","department_path":"testkkk/testcqlbfaaasdasdasd","docs_active_flag":1,"email_receive_count":"3","email_receive_ext_count":"5","email_receive_in_count":"7","email_send_count":"2","email_send_ext_count":"4","email_send_in_count":"6","im_active_flag":1,"last_active_time":"2020-12-21 22:21:28","os_name":"iOS,Andorid,Windows","quick_search_count":"7","register_time":"2020-09-04 11:18:32","search_active_flag":1,"send_messenger_num":0,"suite_active_flag":1,"tab_search_count":"7","total_search_count":"7","user_active_flag":1,"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","user_name":"Zhang San","vc_active_flag":1,"vc_duration":0,"vc_num":0}],"page_token":"3"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -227,6 +227,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBadgeRequest {
         response_example: Some(
             r#"{"badge":{"detail_image":"75a1949f-d9df-4b46-bc88-dacc51e88f3j","explanation":"这枚勋章为了激励员工颁发。","i18n_explanation":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"i18n_name":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"id":"m_MzfKDM","name":"激励勋章","show_image":"03daa74a-159f-49e9-963e-b6c4d76103fj"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"en_us":{"minLength":1,"type":["string","null"]},"ja_jp":{"minLength":1,"type":["string","null"]},"zh_cn":{"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"detail_image":{"minLength":1,"type":"string"},"explanation":{"type":["string","null"]},"i18n_explanation":{"anyOf":[{"$ref":"#/$defs/I18n"},{"type":"null"}]},"i18n_name":{"anyOf":[{"$ref":"#/$defs/I18n"},{"type":"null"}]},"name":{"type":"string"},"show_image":{"minLength":1,"type":"string"}},"required":["name","detail_image","show_image"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -328,6 +331,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetBadgeRequest {
         response_example: Some(
             r#"{"badge":{"detail_image":"75a1949f-d9df-4b46-bc88-dacc51e88f3j","explanation":"这枚勋章为了激励员工颁发。","i18n_explanation":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"i18n_name":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"id":"m_MzfKDM","name":"激励勋章","show_image":"03daa74a-159f-49e9-963e-b6c4d76103fj"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -480,6 +484,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBadgeRequest {
         response_example: Some(
             r#"{"badges":[{"detail_image":"75a1949f-d9df-4b46-bc88-dacc51e88f3j","explanation":"这枚勋章为了激励员工颁发。","i18n_explanation":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"i18n_name":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"id":"m_MzfKDM","name":"激励勋章","show_image":"03daa74a-159f-49e9-963e-b6c4d76103fj"}],"has_more":false,"page_token":"h121921"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -637,6 +642,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateBadgeRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"badge":{"detail_image":"75a1949f-d9df-4b46-bc88-dacc51e88f3j","explanation":"这枚勋章为了激励员工颁发。","i18n_explanation":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"i18n_name":{"en_us":"Incentive Medal","ja_jp":"奨励メダル","zh_cn":"激励勋章"},"id":"m_MzfKDM","name":"激励勋章","show_image":"03daa74a-159f-49e9-963e-b6c4d76103fj"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"en_us":{"minLength":1,"type":["string","null"]},"ja_jp":{"minLength":1,"type":["string","null"]},"zh_cn":{"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"detail_image":{"minLength":1,"type":"string"},"explanation":{"type":["string","null"]},"i18n_explanation":{"anyOf":[{"$ref":"#/$defs/I18n"},{"type":"null"}]},"i18n_name":{"anyOf":[{"$ref":"#/$defs/I18n"},{"type":"null"}]},"name":{"type":"string"},"show_image":{"minLength":1,"type":"string"}},"required":["name","detail_image","show_image"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -302,6 +302,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBadgeGrantRequest {
         response_example: Some(
             r#"{"grant":{"badge_id":"m_qTR2HM","department_ids":["h121921"],"grant_type":0,"group_ids":["g122817"],"id":"g_49Z7CQ","is_grant_all":false,"name":"激励勋章的授予名单","rule_detail":{"anniversary":1,"effective_period":1,"effective_time":"1649606400","expiration_time":"1649692799"},"time_zone":"Asia/Shanghai","user_ids":["u273y71"]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"RuleDetail":{"properties":{"anniversary":{"format":"int64","maximum":60.0,"minimum":1.0,"type":["integer","null"]},"effective_period":{"format":"int64","type":["integer","null"]},"effective_time":{"type":["string","null"]},"expiration_time":{"type":["string","null"]}},"type":"object"}},"properties":{"department_ids":{"items":{"type":"string"},"type":["array","null"]},"grant_type":{"format":"int64","type":"integer"},"group_ids":{"items":{"type":"string"},"type":["array","null"]},"is_grant_all":{"type":"boolean"},"name":{"type":"string"},"rule_detail":{"$ref":"#/$defs/RuleDetail"},"time_zone":{"minLength":1,"type":"string"},"user_ids":{"items":{"type":"string"},"type":["array","null"]}},"required":["name","grant_type","time_zone","rule_detail","is_grant_all"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -430,6 +433,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteBadgeGrantRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -586,6 +590,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetBadgeGrantRequest {
         response_example: Some(
             r#"{"grant":{"badge_id":"m_qTR2HM","department_ids":["h121921"],"grant_type":0,"group_ids":["g122817"],"id":"g_49Z7CQ","is_grant_all":false,"name":"激励勋章的授予名单","rule_detail":{"anniversary":1,"effective_period":1,"effective_time":"1649606400","expiration_time":"1649692799"},"time_zone":"Asia/Shanghai","user_ids":["u273y71"]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -801,6 +806,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBadgeGrantRequest {
         response_example: Some(
             r#"{"grants":[{"badge_id":"m_qTR2HM","department_ids":["h121921"],"grant_type":0,"group_ids":["g122817"],"id":"g_49Z7CQ","is_grant_all":false,"name":"激励勋章的授予名单","rule_detail":{"anniversary":1,"effective_period":1,"effective_time":"1649606400","expiration_time":"1649692799"},"time_zone":"Asia/Shanghai","user_ids":["u273y71"]}],"has_more":false,"page_token":"om5fn1"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1023,6 +1029,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateBadgeGrantRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"grant":{"badge_id":"m_qTR2HM","department_ids":["h121921"],"grant_type":0,"group_ids":["g122817"],"id":"g_49Z7CQ","is_grant_all":false,"name":"激励勋章的授予名单","rule_detail":{"anniversary":1,"effective_period":1,"effective_time":"1649606400","expiration_time":"1649692799"},"time_zone":"Asia/Shanghai","user_ids":["u273y71"]}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"RuleDetail":{"properties":{"anniversary":{"format":"int64","maximum":60.0,"minimum":1.0,"type":["integer","null"]},"effective_period":{"format":"int64","type":["integer","null"]},"effective_time":{"type":["string","null"]},"expiration_time":{"type":["string","null"]}},"type":"object"}},"properties":{"department_ids":{"items":{"type":"string"},"type":["array","null"]},"grant_type":{"format":"int64","type":"integer"},"group_ids":{"items":{"type":"string"},"type":["array","null"]},"is_grant_all":{"type":"boolean"},"name":{"type":"string"},"rule_detail":{"$ref":"#/$defs/RuleDetail"},"time_zone":{"minLength":1,"type":"string"},"user_ids":{"items":{"type":"string"},"type":["array","null"]}},"required":["name","grant_type","time_zone","rule_detail","is_grant_all"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

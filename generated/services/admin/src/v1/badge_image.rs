@@ -139,7 +139,12 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBadgeImageRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/admin-v1/badge_image/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
-        response_example: Some(r#"{"image_key":"f02a98aa-1413-4af6-93ab-431ba9e5f2cg"}"#),
+        response_example: Some(
+            r#"{"image_key":"f02a98aa-1413-4af6-93ab-431ba9e5f2cg"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"image_type":{"format":"int64","type":"integer"}},"required":["image_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

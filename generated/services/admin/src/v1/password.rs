@@ -109,6 +109,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ResetPasswordRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Password":{"properties":{"ent_email_password":{"type":"string"}},"required":["ent_email_password"],"type":"object"}},"properties":{"password":{"$ref":"#/$defs/Password"},"user_id":{"maxLength":200,"minLength":0,"type":"string"}},"required":["password","user_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

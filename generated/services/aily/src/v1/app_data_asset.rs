@@ -349,6 +349,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppDataAssetRequest {
         response_example: Some(
             r#"{"data_asset":{"connect_failed_reason":"连接超时","connect_status":"successful","connect_type":"direct","created_time":"1711975665710","data_asset_id":"asset_aadg3mcgvpybu","data_source_type":"excel","description":{"zh_cn":"描述"},"items":[{"api_name":"movie","data_asset_item_id":"asset_item_aadg3mcgvpydu","description":{"zh_cn":"描述"},"label":{"zh_cn":"标题"},"resources":[{"resource_id":"spring_5862e4fea8__c__dataset_aadg3lxm4j6mg","resource_type":"dataset"}]}],"label":{"zh_cn":"标题"},"tags":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"updated_time":"1711975665710"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"DataAssetImportKnowledgeFile":{"properties":{"content":{"maxLength":65536,"minLength":0,"type":["string","null"]},"mime_type":{"maxLength":255,"minLength":0,"type":["string","null"]},"title":{"maxLength":255,"minLength":0,"type":["string","null"]},"token":{"maxLength":255,"minLength":0,"type":["string","null"]},"url":{"maxLength":65535,"minLength":0,"type":["string","null"]}},"type":"object"},"DataAssetImportKnowledgeHelpdesk":{"properties":{"helpdesk_id":{"maxLength":255,"minLength":0,"type":"string"}},"required":["helpdesk_id"],"type":"object"},"DataAssetImportKnowledgeLarkDoc":{"properties":{"token":{"maxLength":255,"minLength":0,"type":"string"},"type":{"type":"string"},"with_sub_docs":{"type":["boolean","null"]}},"required":["type","token"],"type":"object"},"DataAssetImportKnowledgeSetting":{"properties":{"chunk_setting":{"anyOf":[{"$ref":"#/$defs/DataAssetKnowledgeChunkSetting"},{"type":"null"}]},"file":{"anyOf":[{"$ref":"#/$defs/DataAssetImportKnowledgeFile"},{"type":"null"}]},"lark_doc":{"anyOf":[{"$ref":"#/$defs/DataAssetImportKnowledgeLarkDoc"},{"type":"null"}]},"lark_helpdesk":{"anyOf":[{"$ref":"#/$defs/DataAssetImportKnowledgeHelpdesk"},{"type":"null"}]},"lark_wiki_space":{"anyOf":[{"$ref":"#/$defs/DataAssetImportKnowledgeWiki"},{"type":"null"}]}},"type":"object"},"DataAssetImportKnowledgeWiki":{"properties":{"space_id":{"maxLength":255,"minLength":0,"type":"string"},"sub_docs":{"items":{"$ref":"#/$defs/DataAssetImportKnowledgeWikiSubDoc"},"type":["array","null"]},"url":{"maxLength":65535,"minLength":0,"type":["string","null"]}},"required":["space_id"],"type":"object"},"DataAssetImportKnowledgeWikiSubDoc":{"properties":{"token":{"maxLength":255,"minLength":0,"type":"string"},"type":{"type":"string"},"url":{"maxLength":65535,"minLength":0,"type":["string","null"]}},"required":["type","token"],"type":"object"},"DataAssetKnowledgeChunkSetting":{"properties":{"overlap":{"format":"int64","maximum":200.0,"minimum":0.0,"type":["integer","null"]},"rule_type":{"type":"string"},"separate_type":{"type":["string","null"]},"size":{"format":"int64","maximum":1000.0,"minimum":200.0,"type":["integer","null"]}},"required":["rule_type"],"type":"object"}},"properties":{"connect_type":{"type":"string"},"description":{"additionalProperties":{"type":"string"},"type":["object","null"]},"import_knowledge_setting":{"anyOf":[{"$ref":"#/$defs/DataAssetImportKnowledgeSetting"},{"type":"null"}]},"source_type":{"type":"string"}},"required":["connect_type","source_type"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -498,6 +501,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppDataAssetRequest {
         response_example: Some(
             r#"{"data_asset":{"connect_failed_reason":"连接超时","connect_status":"successful","connect_type":"direct","created_time":"1711975665710","data_asset_id":"asset_aadg3mcgvpybu","data_source_type":"excel","description":{"zh_ch":"电影评价"},"items":[{"api_name":"movie","data_asset_item_id":"asset_item_aadg3mcgvpydu","description":{"zh_ch":"电影评价信息"},"label":{"zh_ch":"电影评价"},"resources":[{"resource_id":"spring_5862e4fea8__c__dataset_aadg3lxm4j6mg","resource_type":"dataset"}]}],"label":{"zh_cn":"标题"},"tags":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"updated_time":"1711975665710"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -667,6 +671,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppDataAssetRequest {
         response_example: Some(
             r#"{"data_asset":{"connect_failed_reason":"连接超时","connect_status":"successful","connect_type":"direct","created_time":"1711975665710","data_asset_id":"asset_aadg3mcgvpybu","data_source_type":"excel","description":{"zh_ch":"这是一篇关于电影评价的文章"},"items":[{"api_name":"movie","data_asset_item_id":"asset_item_aadg3mcgvpydu","description":{"zh_ch":"电影评价信息"},"label":{"zh_ch":"电影评价"},"resources":[{"resource_id":"spring_5862e4fea8__c__dataset_aadg3lxm4j6mg","resource_type":"dataset"}]}],"label":{"zh_ch":"电影评价"},"tags":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"updated_time":"1711975665710"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -909,6 +914,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppDataAssetRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"connect_failed_reason":"连接超时","connect_status":"successful","connect_type":"direct","created_time":"1711975665710","data_asset_id":"asset_aadg3mcgvpybu","data_source_type":"excel","description":{"zh_cn":"这个是电影相关的知识集合"},"items":[{"api_name":"movie","data_asset_item_id":"asset_item_aadg3mcgvpydu","description":{"zh_cn":"描述内容"},"label":{"zh_cn":"标题"},"resources":[{"resource_id":"spring_5862e4fea8__c__dataset_aadg3lxm4j6mg","resource_type":"dataset"}]}],"label":{"zh_cn":"数据知识标题"},"tags":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"updated_time":"1711975665710"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1103,6 +1109,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFileAppDataAssetRequest {
         response_example: Some(
             r#"{"file_info":{"mime_type":"application/pdf","token":"file_token_abcd123"}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -192,6 +192,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppDataAssetTagRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"data_asset_tag_id":"spring_5862e4fea8__c__asset_tag_aadg2b5ql4gbs","name":"电影"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -134,6 +134,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AskAppKnowledgeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"AilyKnowledgeMessage":{"properties":{"content":{"maxLength":65535,"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"data_asset_ids":{"items":{"type":"string"},"maxItems":65535,"minItems":0,"type":["array","null"]},"data_asset_tag_ids":{"items":{"type":"string"},"maxItems":65535,"minItems":0,"type":["array","null"]},"message":{"$ref":"#/$defs/AilyKnowledgeMessage"}},"required":["message"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

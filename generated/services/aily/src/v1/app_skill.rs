@@ -176,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppSkillRequest {
         response_example: Some(
             r#"{"skill":{"description":"工作流技能","id":"skill_8c71459001b2","input_schema":"[{\"name\":\"userInput\",\"type\":\"String\",\"required\":true,\"defaultValue\":\"你好\",\"description\":\"\"},{\"name\":\"chatHistory\",\"type\":\"List\",\"required\":true,\"defaultValue\":null,\"description\":\"\"},{\"name\":\"userMessage\",\"type\":\"__SpringUserMessage\",\"required\":false,\"defaultValue\":null,\"description\":\"\"}]","label":"工作流技能","output_schema":"[{\"name\":\"message_status\",\"type\":\"Boolean\",\"required\":false,\"defaultValue\":null,\"description\":\"\"},{\"name\":\"input_message\",\"type\":\"String\",\"required\":false,\"defaultValue\":null,\"description\":\"\"}]","samples":[]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -295,6 +296,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppSkillRequest {
         response_example: Some(
             r#"{"has_more":false,"page_token":"skill_cb6685a0ef33","skills":[{"description":"工作流技能","id":"skill_8c71459001b2","input_schema":"[{\"name\":\"userInput\",\"type\":\"String\",\"required\":true,\"defaultValue\":\"你好\",\"description\":\"\"},{\"name\":\"chatHistory\",\"type\":\"List\",\"required\":true,\"defaultValue\":null,\"description\":\"\"},{\"name\":\"userMessage\",\"type\":\"__SpringUserMessage\",\"required\":false,\"defaultValue\":null,\"description\":\"\"}]","label":"工作流技能","output_schema":"[{\"name\":\"message_status\",\"type\":\"Boolean\",\"required\":false,\"defaultValue\":null,\"description\":\"\"},{\"name\":\"input_message\",\"type\":\"String\",\"required\":false,\"defaultValue\":null,\"description\":\"\"}]","samples":[]},{"description":"理解用户提出的问题，对当前助手已经配置的数据资产进行知识搜索、数据分析、文档阅读，总结并返回答案。","id":"skill_cb6685a0ef33","input_schema":"","label":"数据分析和问答","output_schema":"","samples":[]}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -464,6 +466,9 @@ impl ::feishu_runtime::codegen::ApiRequest for StartAppSkillRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"output":"{\"message_status\":true,\"input_message\":\"\"}","status":"success"}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Channel":{"properties":{"variables":{"maxLength":255,"minLength":0,"type":["string","null"]}},"type":"object"},"SkillGlobalVariable":{"properties":{"channel":{"anyOf":[{"$ref":"#/$defs/Channel"},{"type":"null"}]},"files":{"items":{"type":"string"},"maxItems":32,"minItems":0,"type":["array","null"]},"query":{"maxLength":40960,"minLength":0,"type":["string","null"]}},"type":"object"}},"properties":{"global_variable":{"anyOf":[{"$ref":"#/$defs/SkillGlobalVariable"},{"type":"null"}]},"input":{"maxLength":40960,"minLength":0,"type":["string","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

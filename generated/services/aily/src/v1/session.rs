@@ -205,6 +205,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSessionRequest {
         response_example: Some(
             r#"{"session":{"channel_context":"{}","created_at":"1711975665710","created_by":"1794840334557292","id":"session_4dfunz7sp1g8m","metadata":"{}","modified_at":"1711975665710"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"channel_context":{"maxLength":255,"minLength":0,"type":["string","null"]},"metadata":{"maxLength":255,"minLength":0,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -294,6 +297,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSessionRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -378,6 +382,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSessionRequest {
         response_example: Some(
             r#"{"session":{"channel_context":"{}","created_at":"1711975665710","created_by":"1794840334557292","id":"session_4dfunz7sp1g8m","metadata":"{}","modified_at":"1711975665710"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -472,6 +477,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSessionRequest {
         ],
         response_example: Some(
             r#"{"session":{"channel_context":"{}","created_at":"1711975665710","created_by":"1794840334557292","id":"session_4dfunz7sp1g8m","metadata":"{}","modified_at":"1711975665710"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"channel_context":{"maxLength":255,"minLength":0,"type":["string","null"]},"metadata":{"maxLength":255,"minLength":0,"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -185,6 +185,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSessionMessageRequest {
         response_example: Some(
             r#"{"message":{"content":"你好","content_type":"MDX","created_at":"1711975665710","files":[{"created_at":"1711975665710","file_name":"发票.png","id":"file_4d9nu1ev3a2rq","metadata":"{}","mime_type":"image/png","preview_url":{"expired_at":"1719413169","url":"http://path_to_file"}}],"id":"message_4df45f2xknvcc","mentions":[{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","key":"@_user_1","name":"张三"}],"plain_text":"你好","quote_message_id":"message_4de9bpg70qskh","run_id":"run_4dfrxvctjqzzj","sender":{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","sender_type":"USER"},"session_id":"session_4dfunz7sp1g8m","status":"COMPLETED"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"AilyMention":{"properties":{"aily_id":{"maxLength":20,"minLength":0,"type":["string","null"]},"entity_id":{"maxLength":64,"minLength":0,"type":["string","null"]},"identity_provider":{"type":["string","null"]},"key":{"maxLength":32,"minLength":0,"type":["string","null"]},"name":{"maxLength":32,"minLength":0,"type":["string","null"]}},"type":"object"}},"properties":{"content":{"maxLength":61440,"minLength":0,"type":"string"},"content_type":{"type":"string"},"file_ids":{"items":{"type":"string"},"maxItems":32,"minItems":0,"type":["array","null"]},"idempotent_id":{"maxLength":64,"minLength":0,"type":"string"},"mentions":{"items":{"$ref":"#/$defs/AilyMention"},"maxItems":32,"minItems":0,"type":["array","null"]},"quote_message_id":{"maxLength":32,"minLength":0,"type":["string","null"]}},"required":["idempotent_id","content_type","content"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -294,6 +297,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSessionMessageRequest {
         response_example: Some(
             r#"{"message":{"content":"你好","content_type":"MDX","created_at":"1711975665710","files":[{"created_at":"1711975665710","file_name":"发票.png","id":"file_4d9nu1ev3a2rq","metadata":"{}","mime_type":"image/png","preview_url":{"expired_at":"1719413169","url":"http://path_to_file"}}],"id":"message_4df45f2xknvcc","mentions":[{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","key":"@_user_1","name":"张三"}],"plain_text":"你好","quote_message_id":"message_4de9bpg70qskh","run_id":"run_4dfrxvctjqzzj","sender":{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","sender_type":"USER"},"session_id":"session_4dfunz7sp1g8m","status":"COMPLETED"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -456,6 +460,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSessionMessageRequest {
         response_example: Some(
             r#"{"has_more":true,"messages":[{"content":"你好","content_type":"MDX","created_at":"1711975665710","files":[{"created_at":"1711975665710","file_name":"发票.png","id":"file_4d9nu1ev3a2rq","metadata":"{}","mime_type":"image/png","preview_url":{"expired_at":"1719413169","url":"http://path_to_file"}}],"id":"message_4df45f2xknvcc","mentions":[{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","key":"@_user_1","name":"张三"}],"plain_text":"你好","quote_message_id":"message_4de9bpg70qskh","run_id":"run_4dfrxvctjqzzj","sender":{"aily_id":"1794840334557292","entity_id":"ou_5ad573a6411d72b8305fda3a9c15c70e","identity_provider":"FEISHU","sender_type":"USER"},"session_id":"session_4dfunz7sp1g8m","status":"COMPLETED"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

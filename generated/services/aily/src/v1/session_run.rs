@@ -223,6 +223,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelSessionRunRequest {
         response_example: Some(
             r#"{"run":{"app_id":"spring_xxx__c","created_at":"1711975665710","ended_at":"1711975665710","error":{"code":"sp_ec_sm_900101","message":"技能不存在或已删除"},"id":"run_4dfrxvctjqzzj","metadata":"{}","session_id":"session_4dfunz7sp1g8m","started_at":"1711975665710","status":"IN_PROGRESS"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -347,6 +348,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSessionRunRequest {
         response_example: Some(
             r#"{"run":{"app_id":"spring_xxx__c","created_at":"1711975665710","ended_at":"1711975665710","error":{"code":"sp_ec_sm_900101","message":"技能不存在或已删除"},"id":"run_4dfrxvctjqzzj","metadata":"{}","session_id":"session_4dfunz7sp1g8m","started_at":"1711975665710","status":"IN_PROGRESS"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"app_id":{"maxLength":64,"minLength":0,"type":"string"},"metadata":{"maxLength":255,"minLength":0,"type":["string","null"]},"skill_id":{"maxLength":32,"minLength":0,"type":["string","null"]},"skill_input":{"maxLength":255,"minLength":0,"type":["string","null"]}},"required":["app_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -458,6 +462,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSessionRunRequest {
         response_example: Some(
             r#"{"run":{"app_id":"spring_xxx__c","created_at":"1711975665710","ended_at":"1711975665710","error":{"code":"sp_ec_sm_900101","message":"技能不存在或已删除"},"id":"run_4dfrxvctjqzzj","metadata":"{}","session_id":"session_4dfunz7sp1g8m","started_at":"1711975665710","status":"IN_PROGRESS"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -578,6 +583,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSessionRunRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","runs":[{"app_id":"spring_xxx__c","created_at":"1711975665710","ended_at":"1711975665710","error":{"code":"sp_ec_sm_900101","message":"技能不存在或已删除"},"id":"run_4dfrxvctjqzzj","metadata":"{}","session_id":"session_4dfunz7sp1g8m","started_at":"1711975665710","status":"IN_PROGRESS"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -129,6 +129,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"app_roles_info":{"admins":[1803710089388154],"data_admins":[1803710089388154],"developers":[1803710089388154],"test_users":[1803710089388154]},"charge_mode":"per_user_per_app","created_at":1736480945563,"creator":1818624575806604,"description":[{"language_code":"2052","text":"测试应用描述"}],"enable_status":"enabled","feature_set":"paid","icon":"https://ae.feishu.cn/img/namespaces/_global/download/namespace_8aed421832fa4586968596f70e6eaebd_p.jpg","isv_tenant":{"id":"798456","name":"北京飞书科技有限公司"},"name":[{"language_code":"2052","text":"测试应用"}],"namespace":"package_35f605__c","owner":1818624575806604,"release_status":"released","service_status":"available","service_unavailable_reason":"entitlement_expire","status":"enabled","type":"custom"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

@@ -410,6 +410,7 @@ impl ::feishu_runtime::codegen::ApiRequest for AuditLogListApplicationAuditLogRe
         response_example: Some(
             r#"{"items":[{"apaas_tenant_id":"23333","api_path":"/api/xxx","app_name":{"2052":"应用示例"},"audit_scope":"15001","client_ip":"192.168.1.1","data_changes":["{\"old\": \"OldData\",\"new\": \"NewData\"}"],"data_object":"object_api_aaa","device_id":"device_1234","env_type":"16003","failed_reason_i18n":{"2052":"中文失败原因内容"},"full_path":"/api/xxx","ip_loc":"中国北京","ip_provider":"ISP_com","keyword_field_app_version":"v1.2.3","keyword_field_functional_sub_module":"223","lark_tenant_id":"123","log_id":"7376574450886557740","log_type":"10000","login_type":"11001","module":"17001","namespace":"package_aacc","op_detail":{"2052":"管理员和开发者自动获取所有使用权限"},"op_source":"20001","op_time":"1723634726874","op_type":"19001","operator":{"email":"gxxx@bytedance.com","id":"1768491480010814","name":"郭xx","tenant_id":"79888"},"origin":"https://example.com/origin","os_type":"14002","os_version":"14.6","outsider":true,"referer":"https://example.com/referer","status":"18001","tenant_id":"23335","terminal_type":"2","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 14_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148","user_geo":"America/Chicago","web_device_id":"webDevice_1234"}],"total":"10"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -532,6 +533,7 @@ for DataChangeLogDetailApplicationAuditLogRequest {
         response_example: Some(
             r#"{"data":{"basic_info":{"app_id":"app123","app_name":{"zh":"应用名称"},"audit_scope":"15001","env_type":"16003","log_type":"10000","module":"17001","op_type":"19001"},"device_info":{"device_id":"device_1234","os_type":"14002","os_version":"14.6","terminal_type":"2","web_device_id":"webDevice_1234"},"log_id":"7376574450886557740","login_info":{"login_type":"11001"},"net_info":{"client_ip":"192.168.1.1","ip_loc":"中国北京","ip_provider":"ISP_com","origin":"https://example.com/origin","referer":"https://example.com/referer","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 14_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"},"op_info":{"data_changes":["{\"old\": \"OldData\",\"new\": \"NewData\"}"],"data_object":"object_api_aaa","failed_reason":"登录失败","failed_reason_i18n":{"zh":"失败原因"},"op_detail":{"language_code":2052,"text":"内部用户 赵四 登录了平台"},"op_source":"20001","op_time":"1723634726874","operator":{"email":"guojin.jim@bytedance.com","id":"1768491480010814","name":"郭晋","tenant_id":"79844"},"outsider":true,"status":"18001"}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -874,6 +876,7 @@ for DataChangeLogsListApplicationAuditLogRequest {
         response_example: Some(
             r#"{"items":[{"apaas_tenant_id":"23333","api_path":"/api/xxx","app_name":{"zh":"新闻资讯平台"},"audit_scope":"15001","client_ip":"192.168.1.1","data_changes":["{\"old\": \"OldData\",\"new\": \"NewData\"}"],"data_object":"object_api_aaa","device_id":"device_1234","env_type":"16003","failed_reason_i18n":{"zh":"失败信息"},"full_path":"/api/xxx","ip_loc":"中国北京","ip_provider":"ISP_com","keyword_field_app_version":"v1.2.3","keyword_field_functional_sub_module":"223","lark_tenant_id":"123","log_id":"7376574450886557740","log_type":"10000","login_type":"11001","module":"17001","namespace":"package_aacc","op_detail":{},"op_source":"20001","op_time":"1723634726874","op_type":"19001","operator":{"email":"guojin.jim@bytedance.com","id":"1768491480010814","name":"郭晋","tenant_id":"79844"},"origin":"https://example.com/origin","os_type":"14002","os_version":"14.6","outsider":true,"referer":"https://example.com/referer","status":"18001","tenant_id":"23335","terminal_type":"2","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 14_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148","user_geo":"America/Chicago","web_device_id":"webDevice_1234"}],"total":"10"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -998,6 +1001,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationAuditLogRequest {
         response_example: Some(
             r#"{"data":{"basic_info":{"app_id":"app123","app_name":{"2052":"应用名称"},"audit_scope":"15001","env_type":"16003","log_type":"10000","module":"17001","op_type":"19001"},"device_info":{"device_id":"device_1234","os_type":"14002","os_version":"14.6","terminal_type":"2","web_device_id":"webDevice_1234"},"log_id":"7376574450886557740","login_info":{"login_type":"11001"},"net_info":{"client_ip":"192.168.1.1","ip_loc":"中国北京","ip_provider":"ISP_com","origin":"https://example.com/origin","referer":"https://example.com/referer","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 14_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"},"op_info":{"data_changes":["{\"old\": \"OldData\",  \"new\": \"NewData\" }"],"data_object":"object_api_aaa","failed_reason":"登录失败","failed_reason_i18n":{"2052":"失败原因"},"op_detail":{"language_code":2052,"text":"内部用户 赵四 登录了平台"},"op_source":"20001","op_time":"1723634726874","operator":{"email":"gxxxxx.jim@bytedance.com","id":"1768491480010814","name":"郭x","tenant_id":"72222"},"outsider":true,"status":"18001"}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -112,6 +112,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationEnvironmentVariable
         response_example: Some(
             r#"{"item":{"api_name":"globalParam_0b410b17704","created_at":1718350902019,"description":"Sample text","is_encrypted":false,"label":{"en_us":"Sample text","zh_cn":"示例文本"},"object_api_name":"_user","object_label":{"en_us":"Sample text","zh_cn":"示例文本"},"type":"lookup","updated_at":1718350902019,"value":"[1757083131077684,1757085362739239,1757083720703032]"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(112usize);
@@ -193,6 +194,9 @@ for QueryApplicationEnvironmentVariableRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"items":[{"api_name":"globalParam_0b410b17704","created_at":1718350902019,"description":"Sample text","is_encrypted":false,"label":{"en_us":"Sample text","zh_cn":"示例文本"},"object_api_name":"_user","object_label":{"en_us":"Sample text","zh_cn":"示例文本"},"type":"lookup","updated_at":1718350902019,"value":"[1757083131077684,1757085362739239,1757083720703032]"}],"total":1}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"EnvironmentVariableFilter":{"properties":{"quick_query":{"type":["string","null"]}},"type":"object"}},"properties":{"filter":{"anyOf":[{"$ref":"#/$defs/EnvironmentVariableFilter"},{"type":"null"}]},"limit":{"format":"int64","maximum":500.0,"minimum":0.0,"type":["integer","null"]},"offset":{"format":"int64","maximum":9.223372036854776e+18,"minimum":0.0,"type":["integer","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

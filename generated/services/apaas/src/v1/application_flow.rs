@@ -105,6 +105,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ExecuteApplicationFlowRequest {
         response_example: Some(
             r#"{"code":"","error_msg":"","execution_id":"1816970091484211","out_params":"[{\"api_name\":\"_flowExecutionID\",\"value\":1816970091484211}]","status":"end"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"idempotent_key":{"type":["string","null"]},"is_async":{"type":["boolean","null"]},"loop_masks":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"operator":{"type":"string"},"params":{"type":["string","null"]}},"required":["operator"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

@@ -89,6 +89,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InvokeApplicationFunctionRequest 
         response_example: Some(
             r#"{"result":"{\"key1\":\"value1\",\"key2\":\"value2\",\"key3\":1718313981794}"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"params":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(95usize);

@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for OqlQueryApplicationObjectRequest 
         response_example: Some(
             r#"{"columns":["_id"],"rows":"[       {         \"_name\": \"Sample Text\",         \"_id\": 1234567890       }     ]"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"args":{"type":["string","null"]},"named_args":{"type":["string","null"]},"query":{"type":"string"}},"required":["query"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -230,6 +233,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchApplicationObjectRequest {
         ],
         response_example: Some(
             r#"{"has_more":true,"next_page_token":"eyJvYmplY3RzX3BhZ2VfdG9rZW4iOlt7Im9ial9pZCI6MTc2OTI4NzM5M","objects":[{"fields":[{"api_name":"user","id":1764024447525960,"label":{"zh_cn":"text"},"type":"string"}],"object":{"api_name":"user","id":1764024447556775,"label":{"zh_cn":"text"},"settings":{"allow_search_fields":["_id"],"display_name":"_id","search_layout":{"display_fields":["_id"]}}}}],"records":"[]"}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Condition":{"properties":{"index":{"type":["string","null"]},"left":{"anyOf":[{"$ref":"#/$defs/ConditionValue"},{"type":"null"}]},"operator":{"type":["string","null"]},"right":{"anyOf":[{"$ref":"#/$defs/ConditionValue"},{"type":"null"}]}},"type":"object"},"ConditionValue":{"properties":{"settings":{"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"},"Criterion":{"properties":{"conditions":{"items":{"$ref":"#/$defs/Condition"},"maxItems":10,"minItems":0,"type":["array","null"]},"logic_expression":{"type":["string","null"]}},"type":"object"},"OrderCondition":{"properties":{"field":{"maxLength":256,"minLength":0,"type":["string","null"]},"order_type":{"type":["string","null"]}},"type":"object"},"SearchObjectParam":{"properties":{"api_name":{"maxLength":256,"minLength":0,"type":["string","null"]},"filter":{"anyOf":[{"$ref":"#/$defs/Criterion"},{"type":"null"}]},"order_by":{"anyOf":[{"$ref":"#/$defs/OrderCondition"},{"type":"null"}]},"search_fields":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"select":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]}},"type":"object"}},"properties":{"metadata":{"type":["string","null"]},"page_size":{"type":["string","null"]},"page_token":{"type":["string","null"]},"q":{"type":["string","null"]},"search_objects":{"items":{"$ref":"#/$defs/SearchObjectParam"},"maxItems":256,"minItems":0,"type":["array","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -281,6 +281,9 @@ for BatchCreateApplicationObjectRecordRequest {
         response_example: Some(
             r#"{"items":[{"errors":[{"code":"0","fields":["_id"],"message":"success","sub_code":"k_ec_00001"}],"id":"1801464965461024","success":true}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"records":{"type":"string"}},"required":["records"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -399,6 +402,9 @@ for BatchDeleteApplicationObjectRecordRequest {
         ],
         response_example: Some(
             r#"{"items":[{"errors":[{"code":"0","fields":["_id"],"message":"success","sub_code":"k_ec_00001"}],"id":"1801464965461024","success":true}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":"array"}},"required":["ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -523,6 +529,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryApplicationObjectRecord
         ],
         response_example: Some(
             r#"{"has_more":true,"items":"[{}]","next_page_token":"null","total":0}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Condition":{"properties":{"index":{"type":["string","null"]},"left":{"anyOf":[{"$ref":"#/$defs/ConditionValue"},{"type":"null"}]},"operator":{"type":["string","null"]},"right":{"anyOf":[{"$ref":"#/$defs/ConditionValue"},{"type":"null"}]}},"type":"object"},"ConditionValue":{"properties":{"settings":{"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"},"Criterion":{"properties":{"conditions":{"items":{"$ref":"#/$defs/Condition"},"maxItems":10,"minItems":0,"type":["array","null"]},"logic_expression":{"type":["string","null"]}},"type":"object"},"RecordGroupByItem":{"properties":{"field":{"maxLength":256,"minLength":0,"type":"string"}},"required":["field"],"type":"object"},"Sort":{"properties":{"direction":{"type":"string"},"field":{"maxLength":256,"minLength":0,"type":"string"}},"required":["field","direction"],"type":"object"}},"properties":{"filter":{"anyOf":[{"$ref":"#/$defs/Criterion"},{"type":"null"}]},"group_by":{"items":{"$ref":"#/$defs/RecordGroupByItem"},"maxItems":256,"minItems":0,"type":["array","null"]},"need_total_count":{"type":["boolean","null"]},"offset":{"format":"int64","maximum":10000000000.0,"minimum":0.0,"type":["integer","null"]},"order_by":{"items":{"$ref":"#/$defs/Sort"},"maxItems":256,"minItems":0,"type":["array","null"]},"page_size":{"format":"int64","type":["integer","null"]},"page_token":{"type":["string","null"]},"select":{"items":{"type":"string"},"maxItems":256,"minItems":0,"type":"array"},"use_page_token":{"type":["boolean","null"]}},"required":["select"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -650,6 +659,9 @@ for BatchUpdateApplicationObjectRecordRequest {
         response_example: Some(
             r#"{"items":[{"errors":[{"code":"0","fields":["_id"],"message":"success","sub_code":"k_ec_00001"}],"id":"1801464965461024","success":true}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"records":{"type":"string"}},"required":["records"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(105usize);
@@ -766,6 +778,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateApplicationObjectRecordRequ
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"id":"1764024447556775"}"#),
+        body_schema: Some(
+            r#"{"properties":{"record":{"minLength":0,"type":"string"}},"required":["record"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -876,6 +891,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteApplicationObjectRecordRequ
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -996,6 +1012,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationObjectRecordReque
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"record":{"minLength":0,"type":"string"}},"required":["record"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -1119,6 +1138,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryApplicationObjectRecordReque
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"item":"{}"}"#),
+        body_schema: Some(
+            r#"{"properties":{"select":{"items":{"type":"string"},"maxItems":256,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(102usize);

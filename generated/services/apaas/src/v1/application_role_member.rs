@@ -179,6 +179,9 @@ for BatchCreateAuthorizationApplicationRoleMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"department_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"user_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -294,6 +297,9 @@ for BatchRemoveAuthorizationApplicationRoleMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"department_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"user_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -423,6 +429,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationRoleMemberRequest {
         response_example: Some(
             r#"{"role_member":{"department_display_infos":[{"id":"1802412778084426","name":"张三"}],"departments":["1802412778084426"],"role_api_id":"role_api_id","role_api_name":"adminRole","type":"custom","updated_at":1702546522477,"updated_by":"1802412778084426","user_display_infos":[{"id":"1802412778084426","name":"张三"}],"user_filter":{"conditions":[{"index":"1","left":{"display_names":["用户.ID"],"settings":"{\"fieldPath\":[{\"fieldApiName\": \"_id\",\"objectApiName\": \"_user\"}]}","type":"metadataVariable"},"operator":"equal","right":{"display_names":["用户.ID"],"settings":"{\"fieldPath\":[{\"fieldApiName\": \"_id\",\"objectApiName\": \"_user\"}]}","type":"metadataVariable"}}],"logic_expression":"1 and 2"},"users":["1802412778084426"]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

@@ -80,6 +80,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelApprovalInstanceRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"opinion":{"type":"string"},"user_id":{"type":"string"}},"required":["user_id","opinion"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

@@ -159,6 +159,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddAssigneeApprovalTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"add_assignee_type":{"type":["string","null"]},"approvers":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"opinion":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -224,6 +227,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AgreeApprovalTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"opinion":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -286,6 +292,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RejectApprovalTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"opinion":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -364,6 +373,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TransferApprovalTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"from_user_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"opinion":{"type":["string","null"]},"to_user_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

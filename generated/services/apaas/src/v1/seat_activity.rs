@@ -125,6 +125,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSeatActivityRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_time":1727199298656,"namespace":"package_35f605__c","status":"in_use","user_id":1803710089388154}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -200,6 +200,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CcUserTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"cc_user_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"},"operator_user_id":{"type":"string"}},"required":["cc_user_ids","operator_user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -277,7 +280,12 @@ impl ::feishu_runtime::codegen::ApiRequest for ChatGroupUserTaskRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/apaas-v1/user_task/chat_group",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
-        response_example: Some(r#"{"chat_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs"}"#),
+        response_example: Some(
+            r#"{"chat_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"chat_id":{"type":["string","null"]},"chat_name":{"type":["string","null"]},"invite_user_ids":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":["array","null"]},"operator_user_id":{"type":"string"}},"required":["operator_user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -356,6 +364,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ExpeditingUserTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"expediting_user_ids":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":"array"},"operator_user_id":{"type":"string"},"opinion":{"type":["string","null"]}},"required":["operator_user_id","expediting_user_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -429,6 +440,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserTaskRequest {
         response_example: Some(
             r#"{"count":"10","tasks":[{"initiator":{"name":"发起人名称","user_id":"1234"},"summarys":[{"file_key":{"language_code":"2052","text":"摘要名称"},"file_value":[{"language_code":"2052","text":"摘要值"}]}],"task_id":"1234","task_start_time":"1234","workflow_instance":{"id":"1234","label":[{"language_code":"2052","text":"任务名称"}],"status":"in_process"}}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"api_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":["array","null"]},"end_time":{"type":["string","null"]},"kunlun_user_id":{"type":"string"},"limit":{"type":["string","null"]},"offset":{"type":["string","null"]},"source":{"type":["string","null"]},"start_time":{"type":["string","null"]},"type":{"type":["string","null"]}},"required":["kunlun_user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -489,6 +503,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RollbackUserTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"operator_user_id":{"type":"string"},"opinion":{"type":"string"},"to_task_id":{"type":"string"}},"required":["operator_user_id","to_task_id","opinion"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -549,6 +566,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RollbackPointsUserTaskRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"tasks":[{"activity_label":[{"language_code":"2052","text":"人工任务名称"}],"id":"1234","is_start":false}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"operator_user_id":{"type":"string"}},"required":["operator_user_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

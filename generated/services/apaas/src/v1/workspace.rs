@@ -78,6 +78,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SqlCommandsWorkspaceRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"result":"[{\"name\":\"王一一\"}]"}"#),
+        body_schema: Some(
+            r#"{"properties":{"sql":{"type":"string"}},"required":["sql"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

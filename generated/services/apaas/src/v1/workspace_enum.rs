@@ -106,6 +106,7 @@ impl ::feishu_runtime::codegen::ApiRequest for EnumGetWorkspaceEnumRequest {
         response_example: Some(
             r#"{"created_at":"1765441837625","created_by":{"avatar":"https://xxx.image_url.com","id":"1693861178143800","name":"王小小"},"description":"enum描述","name":"enum_name","options":["enum_1"]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -216,6 +217,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkspaceEnumRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"created_at":1765524810744,"created_by":{"avatar":"https://xxx.image_url.com","id":"1693861178143800","name":"王小小"},"description":"enum_demo的描述","name":"enum_demo","options":["enum_a"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ+G8JG6tK7+ZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -177,6 +177,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkspaceTableRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"columns":[{"data_type":"varchar","default_value":" ","description":"column_name的描述","is_allow_null":false,"is_array":false,"is_auto_increment":false,"is_primary_key":false,"is_unique":false,"name":"column_name"}],"description":"studect数据表","name":"student"}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ+G8JG6tK7+ZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -275,6 +276,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RecordsBatchUpdateWorkspaceTableR
         response_example: Some(
             r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"records":{"type":"string"}},"required":["records"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -340,6 +344,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TableGetWorkspaceTableRequest {
         response_example: Some(
             r#"{"columns":[{"data_type":"varchar","default_value":" ","description":"column_name的描述","is_allow_null":false,"is_array":false,"is_auto_increment":false,"is_primary_key":false,"is_unique":false,"name":"column_name"}],"description":"这是student表的描述","name":"student"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

@@ -212,6 +212,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateWorkspaceTableRecordRequest
         response_example: Some(
             r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"records":{"type":"string"}},"required":["records"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -297,6 +300,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteWorkspaceTableRecordRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -439,6 +443,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkspaceTableRecordRequest {
         response_example: Some(
             r#"{"has_more":true,"items":"[{\"name\":\"王一一\",\"gender\":\"male\",\"age\":10},{\"name\":\"王二二\",\"gender\":\"female\",\"age\":10}]","page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","total":2}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -544,6 +549,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchWorkspaceTableRecordRequest 
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"record":{"type":"string"}},"required":["record"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

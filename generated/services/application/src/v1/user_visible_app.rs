@@ -49,6 +49,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserVisibleAppRequest {
         response_example: Some(
             r#"{"app_list":[{"app_id":"cli_9cb844403dbb9108","app_name":"审批","app_scene_type":1,"avatar_url":"https://s3-imfile.feishucdn.com/static-resource/v1/e37af67a-b012-4ee0-80ea-a4d28c94b4eg","create_source":"developer_console","description":"简单、高效、开放的审批工具","mobile_default_ability":1,"pc_default_ability":1,"primary_language":"zh_cn","status":1},{"app_id":"cli_9cb844403dbb9108","app_name":"工资单","app_scene_type":1,"avatar_url":"https://s1-imfile.feishucdn.com/static-resource/v1/da710014fc4c975ce66b~?image_size=noop&cut_type=&quality=_q100&format=image&sticker_format=.webp","create_source":"developer_console","description":"便捷、安全的工资单管理，一键完成工资发布","mobile_default_ability":1,"pc_default_ability":1,"primary_language":"zh_cn","status":1},{"app_id":"cli_9cb844403dbb9108","app_name":"问卷网","app_scene_type":1,"avatar_url":"https://s3-imfile.feishucdn.com/static-resource/v1/d5ca5971-437b-4b1d-b295-679268f9a2cg","create_source":"developer_console","description":"专业易用的「问卷调研 · 报名表单 · 考试测评」平台","mobile_default_ability":1,"pc_default_ability":1,"primary_language":"zh_cn","status":1}],"has_more":1,"lang":"zh_cn","page_size":3,"page_token":"3","total_count":34}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -64,6 +64,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppVisibilityRequest {
         response_example: Some(
             r#"{"departments":[{"id":"od-aa2c50a04769feefededb7a05b7525a8"},{"id":"od-bdb63e2f2a339191d6fe51a2deb85fc8"}],"groups":[{"id":"96815a9cd9beg8g4"},{"id":"8abfd94b552g2g9c"}],"has_more_users":0,"invisible_departments":[{"id":"od-d3079cfb6ed783b9bdc2e9eac04e85b4"},{"id":"od-e4723cd981b2455351e12df154fc2b72"}],"invisible_groups":[{"id":"96815a9cd9beg8g4"},{"id":"8abfd94b552g2g9c"}],"invisible_users":[{"open_id":"ou_42ebd86208405e7d4ba6fd36cece410a","user_id":"4ea58f49"},{"open_id":"ou_13c1f5a014eb6d1da8c79ac3e7442829","user_id":"cd8y5dl0"}],"is_visible_to_all":0,"user_page_token":"ou_42ebd86208405e7d4ba6fd36cece410a","users":[{"open_id":"ou_d317f090b7258ad0372aa53963cda70d","user_id":"79affdge"},{"open_id":"ou_f0855b4d2a754a2116a0f723e95420ac","user_id":"f11e4868"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -50,6 +50,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListIsUserAdminRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"is_app_admin":false}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

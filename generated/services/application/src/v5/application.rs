@@ -190,6 +190,7 @@ impl ::feishu_runtime::codegen::ApiRequest for FavouriteApplicationRequest {
         response_example: Some(
             r#"{"app_list":[{"app_id":"cli_9f9f8825d53xxxx","app_name":"效率工具","app_type":"app","avatar_url":"https://s1-xxxxxx/static-resource/v1/ca597e6e-28c1-4178-961a-1xxxxx","description":"提升办公效率的一款应用","open_methods":[{"applink":"https://applink.feishu.cn/client/web_app/open?appId=cli_9f9f8825d53xxxx","type":"mobile_gadget"}]}],"has_more":false,"page_token":"new-e11ee058b4a8ed2881da11ac7e37c4fc","total_count":7}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -363,6 +364,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecommendApplicationRequest {
         response_example: Some(
             r#"{"app_list":[{"app_id":"cli_9f9f8825d53xxxx","app_name":"效率工具","app_type":"app","avatar_url":"https://s1-xxxxxx/static-resource/v1/ca597e6e-28c1-4178-961a-1xxxxx","description":"提升办公效率的一款应用效率工具","open_methods":[{"applink":"https://applink.feishu.cn/client/web_app/open?appId=cli_9f9f8825d53xxxx","type":"mobile_gadget"}]}],"has_more":false,"page_size":10,"page_token":"new-e11ee058b4a8ed2881da11ac7e37c4fc","total_count":7}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

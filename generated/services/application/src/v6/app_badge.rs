@@ -143,6 +143,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SetAppBadgeRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ClientBadgeNum":{"properties":{"gadget":{"format":"int64","maximum":2147483647.0,"minimum":0.0,"type":["integer","null"]},"web_app":{"format":"int64","maximum":2147483647.0,"minimum":0.0,"type":["integer","null"]}},"type":"object"}},"properties":{"extra":{"type":["string","null"]},"mobile":{"anyOf":[{"$ref":"#/$defs/ClientBadgeNum"},{"type":"null"}]},"pc":{"anyOf":[{"$ref":"#/$defs/ClientBadgeNum"},{"type":"null"}]},"user_id":{"type":"string"},"version":{"type":"string"}},"required":["user_id","version"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -148,6 +148,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppRecommendRuleRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"new-e11ee058b4a8ed2881da11ac7e37c4fc","rules":[{"distributed_recommend_item_infos":[{"client_id":"cli_a274440757b8901c","default_locale":"zh_cn","description":"审批应用的描述","i18n_name":{"en_us":"Approval","ja_jp":"承認","zh_cn":"审批","zh_hk":"審批","zh_tw":"審批"},"icon_url":"https://internal-api-lark-file.feishu-boe.cn/static-resource/v1/v2_6150f3c3-ceee-453e-a1ae-7c11d7f13edj~?image_size=&cut_type=&quality=&format=&sticker_format=.webp","item_id":"7137896480337625108","item_type":"application","link_url":"http://www.example.com","name":"审批"}],"id":"7137896480337641492","name":"管理员小白的推荐规则","recommend_item_infos":[{"client_id":"cli_a274440757b8901c","default_locale":"zh_cn","description":"审批应用的描述","i18n_name":{"en_us":"Approval","ja_jp":"承認","zh_cn":"审批","zh_hk":"審批","zh_tw":"審批"},"icon_url":"https://internal-api-lark-file.feishu-boe.cn/static-resource/v1/v2_6150f3c3-ceee-453e-a1ae-7c11d7f13edj~?image_size=&cut_type=&quality=&format=&sticker_format=.webp","item_id":"7137896480337625108","item_type":"application","link_url":"http://www.example.com","name":"审批"}],"status":"open","visibility_info":{"department_ids":["od-fef5204d44fa03fad66278cb8e8036e4"],"group_ids":["7137608198773686291"],"is_all":true,"user_ids":["ou_35101d538d5b3ad10a5f3480f4c27972"]}}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

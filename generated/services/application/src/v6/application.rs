@@ -318,6 +318,7 @@ for ContactsRangeConfigurationApplicationRequest {
         response_example: Some(
             r#"{"contacts_range":{"contacts_scope_type":"some","visible_list":{"department_ids":["od-4b4a6907ad726ea07b27b0d2882b7c65"],"group_ids":["b6d1g5dd6fd26186"],"open_ids":["ou_4065981088f8ef67a504ba8bd6b24d85"]}},"has_more":true,"page_token":"new-e3c5a0627cdf0c2e057da7257b90376a"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -450,6 +451,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationRequest {
         response_example: Some(
             r#"{"app":{"app_id":"cli_9b445f5258795107","app_name":"应用名称","avatar_url":"https://sf1-ttcdn-tos.pstatp.com/img/avatar/d279000ca4d3f7f6aaff~72x72.jpg","back_home_url":"https://www.example.com","common_categories":["分析工具"],"create_source":"base","creator_id":"ou_d317f090b7258ad0372aa53963cda70d","description":"应用描述","i18n":[{"description":"应用描述","help_use":"https://www.example.com","i18n_key":"zh_cn","name":"应用名称"}],"mobile_default_ability":"gadget","online_version_id":"oav_d317f090b7258ad0372aa53963cda70d","owner":{"customer_service_account":"feishu@bytedance.com","email":"test123@163.com","help_desk":"https://applink.feishu.cn/client/helpdesk/open?id=6940534140529803284","name":"test tenant","owner_id":"ou_d317f090b7258ad0372aa53963cda70d","phone":"1234534234234","type":0},"payment_type":0,"pc_default_ability":"gadget","primary_language":"zh_cn","redirect_urls":["https://www.example.com"],"scene_type":0,"scopes":[{"description":"获取应用信息","level":1,"scope":"contact:user.base","token_types":["user"]}],"status":1,"unaudit_version_id":"oav_d317f090b7258ad0372aa53963cda70d"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -651,6 +653,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListApplicationRequest {
         response_example: Some(
             r#"{"app_list":[{"app_id":"cli_9b445f5258795107","app_name":"应用名称","avatar_url":"https://sf1-ttcdn-tos.pstatp.com/img/avatar/d279000ca4d3f7f6aaff~72x72.jpg","back_home_url":"https://www.example.com","common_categories":["分析工具"],"create_source":"base","creator_id":"ou_d317f090b7258ad0372aa53963cda70d","description":"应用描述","i18n":[{"description":"应用描述","help_use":"https://www.example.com","i18n_key":"zh_cn","name":"应用名称"}],"mobile_default_ability":"gadget","online_version_id":"oav_d317f090b7258ad0372aa53963cda70d","owner":{"customer_service_account":"feishu@bytedance.com","email":"test123@163.com","help_desk":"https://applink.feishu.cn/client/helpdesk/open?id=6940534140529803284","name":"test tenant","owner_id":"ou_d317f090b7258ad0372aa53963cda70d","phone":"1234534234234","type":0},"payment_type":0,"pc_default_ability":"gadget","primary_language":"zh_cn","redirect_urls":["https://www.example.com"],"scene_type":0,"scopes":[{"description":"获取应用信息","level":1,"scope":"contact:user.base"}],"status":1,"unaudit_version_id":"oav_d317f090b7258ad0372aa53963cda70d"}],"has_more":true,"page_token":"15","total_count":20}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -804,6 +807,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CallbackInfo":{"properties":{"callback_type":{"type":["string","null"]},"request_url":{"type":["string","null"]},"subscribed_callbacks":{"items":{"type":"string"},"maxItems":99999,"minItems":0,"type":["array","null"]}},"type":"object"}},"properties":{"allow_refresh_token":{"type":["boolean","null"]},"callback_info":{"anyOf":[{"$ref":"#/$defs/CallbackInfo"},{"type":"null"}]},"common_categories":{"items":{"type":"string"},"maxItems":3,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -949,6 +955,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnderauditlistApplicationRequest 
         response_example: Some(
             r#"{"has_more":true,"items":[{"app_id":"cli_9b445f5258795107","app_name":"应用名称","avatar_url":"https://sf1-ttcdn-tos.pstatp.com/img/avatar/d279000ca4d3f7f6aaff~72x72.jpg","back_home_url":"https://www.example.com","common_categories":["分析工具"],"create_source":"base","creator_id":"ou_d317f090b7258ad0372aa53963cda70d","description":"应用描述","i18n":[{"description":"应用描述","help_use":"https://www.example.com","i18n_key":"zh_cn","name":"应用名称"}],"mobile_default_ability":"gadget","online_version_id":"oav_d317f090b7258ad0372aa53963cda70d","owner":{"customer_service_account":"feishu@bytedance.com","email":"test123@163.com","help_desk":"https://applink.feishu.cn/client/helpdesk/open?id=6940534140529803284","name":"test tenant","owner_id":"ou_d317f090b7258ad0372aa53963cda70d","phone":"1234534234234","type":0},"payment_type":0,"pc_default_ability":"gadget","primary_language":"zh_cn","redirect_urls":["https://www.example.com"],"scene_type":0,"scopes":[{"description":"获取应用信息","level":1,"scope":"contact:user.base"}],"status":1,"unaudit_version_id":"oav_d317f090b7258ad0372aa53963cda70d"}],"page_token":"new-xxxxxxxxxxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

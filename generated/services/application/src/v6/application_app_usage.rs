@@ -248,6 +248,9 @@ for DepartmentOverviewApplicationAppUsageRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"app":[{"metric_name":"uv","metric_value":141121},{"metric_name":"total_users","metric_value":141123},{"metric_name":"new_users","metric_value":141122},{"metric_name":"pv","metric_value":141122},{"metric_name":"lifecycle","metric_value":141122}],"department_id":"7a59bc779b7c1f19","gadget":[{"metric_name":"uv","metric_value":141124},{"metric_name":"pv","metric_value":141122},{"metric_name":"lifecycle","metric_value":141122}],"webapp":[{"metric_name":"uv","metric_value":141127},{"metric_name":"pv","metric_value":141122},{"metric_name":"lifecycle","metric_value":141122}]},{"app":[{"metric_name":"uv","metric_value":0}],"department_id":"33a1ec888371b1f8"}],"page_token":""}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"cycle_type":{"format":"int64","type":"integer"},"date":{"type":"string"},"department_id":{"type":["string","null"]},"page_size":{"format":"int64","maximum":20.0,"minimum":1.0,"type":["integer","null"]},"page_token":{"type":["string","null"]},"recursion":{"format":"int64","maximum":4.0,"minimum":0.0,"type":["integer","null"]}},"required":["date","cycle_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -382,6 +385,9 @@ for MessagePushOverviewApplicationAppUsageRequest {
         response_example: Some(
             r#"{"items":[{"metric_name":"send_msg_count","metric_value":7},{"metric_name":"send_user_count","metric_value":7},{"metric_name":"read_in_1h_count","metric_value":20},{"metric_name":"read_in_12h_count","metric_value":20}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"cycle_type":{"format":"int64","type":"integer"},"date":{"type":"string"},"department_id":{"type":["string","null"]}},"required":["date","cycle_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
@@ -507,6 +513,9 @@ impl ::feishu_runtime::codegen::ApiRequest for OverviewApplicationAppUsageReques
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"items":[{"metric_name":"uv","metric_value":0},{"metric_name":"total_users","metric_value":2},{"metric_name":"new_users","metric_value":0},{"metric_name":"pv","metric_value":0},{"metric_name":"lifecycle","metric_value":0}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"ability":{"type":"string"},"cycle_type":{"format":"int64","type":"integer"},"date":{"type":"string"},"department_id":{"type":["string","null"]}},"required":["date","cycle_type","ability"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -248,6 +248,7 @@ for ContactsRangeSuggestApplicationAppVersionRequest {
         response_example: Some(
             r#"{"contacts_range":{"contacts_scope_type":"some","visible_list":{"department_ids":["od-4b4a6907ad726ea07b27b0d2882b7c65"],"group_ids":["b6d1g5dd6fd26186"],"open_ids":["ou_4065981088f8ef67a504ba8bd6b24d85"]}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
@@ -378,6 +379,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationAppVersionRequest {
         response_example: Some(
             r#"{"app_version":{"ability":{"bot":{"card_request_url":"https://www.example.com"},"cloud_doc":{"i18n":[{"i18n_key":"zh_cn","name":"名称","read_description":"读权限说明","write_description":"写权限说明"}],"icon_url":"https://www.example.com","mode":1,"space_url":"https://www.example.com"},"docs_blocks":[{"block_type_id":"blk_4fb61568435880110854c1d0","i18n":[{"i18n_key":"zh_cn","name":"名称"}],"mobile_icon_url":"https://www.example.com","pc_icon_url":"https://www.example.com"}],"gadget":{"enable_pc_mode":1,"mobile_min_lark_version":"2.0","mobile_version":"1.0.0","pc_min_lark_version":"2.0","pc_use_mobile_pkg":false,"pc_version":"1.0.0","schema_urls":["https://www.example.com"]},"message_action":{"i18n":[{"i18n_key":"zh_cn","name":"名称"}],"mobile_app_link":"https://www.example.com","pc_app_link":"https://www.example.com"},"navigate":{"mobile":{"hover_image_url":"https://www.example.com","image_url":"https://www.example.com","version":"1.0.0"},"pc":{"hover_image_url":"https://www.example.com","image_url":"https://www.example.com","version":"1.0.0"}},"plus_menu":{"mobile_app_link":"https://www.example.com","pc_app_link":"https://www.example.com"},"web_app":{"mobile_url":"https://www.example.com","pc_url":"https://www.example.com"},"workplace_widgets":[{"min_lark_version":"1.0.0"}]},"app_id":"cli_9f3ca975326b501b","app_name":"应用名称","avatar_url":"https://www.example.com","back_home_url":"https://www.example.com","common_categories":["分析工具"],"create_time":"1610462759","description":"应用描述","event_infos":[{"event_description":"群聊名称、头像、描述以及群编辑权限、群分享权限等被修改时推送事件","event_name":"群配置修改事件","event_type":"im.chat.updated_v1"}],"events":["contacts.open_platform.depart"],"i18n":[{"description":"应用描述","help_use":"https://www.example.com","i18n_key":"zh_cn","name":"应用名称"}],"publish_time":"1610462759","remark":{"remark":"备注说明","update_remark":"更新说明","visibility":{"invisible_list":{"department_ids":["od-4b4a6907ad726ea07b27b0d2882b7c65"],"group_ids":["b6d1g5dd6fd26186"],"open_ids":["ou_4065981088f8ef67a504ba8bd6b24d85"]},"is_all":false,"visible_list":{"department_ids":["od-4b4a6907ad726ea07b27b0d2882b7c65"],"group_ids":["b6d1g5dd6fd26186"],"open_ids":["ou_4065981088f8ef67a504ba8bd6b24d85"]}}},"scopes":[{"description":"获取应用信息","level":1,"scope":"contact:user.base","token_types":["user"]}],"status":1,"version":"1.0.0","version_id":"oav_d317f090b7258ad0372aa53963cda70d"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -572,6 +574,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListApplicationAppVersionRequest 
         response_example: Some(
             r#"{"has_more":true,"items":[{"ability":{"bot":{"card_request_url":"https://www.example.com"},"cloud_doc":{"i18n":[{"i18n_key":"zh_cn","name":"名称","read_description":"读权限说明","write_description":"写权限说明"}],"icon_url":"https://www.example.com","mode":1,"space_url":"https://www.example.com"},"docs_blocks":[{"block_type_id":"blk_4fb61568435880110854c1d0","i18n":[{"i18n_key":"zh_cn","name":"名称"}],"mobile_icon_url":"https://www.example.com","pc_icon_url":"https://www.example.com"}],"gadget":{"enable_pc_mode":1,"mobile_min_lark_version":"2.0","mobile_version":"1.0.0","pc_min_lark_version":"2.0","pc_use_mobile_pkg":false,"pc_version":"1.0.0","schema_urls":["https://www.example.com"]},"message_action":{"i18n":[{"i18n_key":"zh_cn","name":"名称"}],"mobile_app_link":"https://www.example.com","pc_app_link":"https://www.example.com"},"navigate":{"mobile":{"hover_image_url":"https://www.example.com","image_url":"https://www.example.com","version":"1.0.0"},"pc":{"hover_image_url":"https://www.example.com","image_url":"https://www.example.com","version":"1.0.0"}},"plus_menu":{"mobile_app_link":"https://www.example.com","pc_app_link":"https://www.example.com"},"web_app":{"mobile_url":"https://www.example.com","pc_url":"https://www.example.com"},"workplace_widgets":[{"min_lark_version":"1.0.0"}]},"app_id":"cli_9f3ca975326b501b","app_name":"应用名称","avatar_url":"https://www.example.com","back_home_url":"https://www.example.com","common_categories":["分析工具"],"create_time":"1610462759","description":"应用描述","event_infos":[{"event_description":"群聊名称、头像、描述以及群编辑权限、群分享权限等被修改时推送事件","event_name":"群配置修改事件","event_type":"im.chat.updated_v1"}],"events":["contacts.open_platform.depart"],"i18n":[{"description":"应用描述","help_use":"https://www.example.com","i18n_key":"zh_cn","name":"应用名称"}],"publish_time":"1610462759","remark":{"remark":"备注说明","update_remark":"更新说明","visibility":{"invisible_list":{"department_ids":["od-4b4a6907ad726ea07b27b0d2882b7c65"],"group_ids":["b6d1g5dd6fd26186"],"open_ids":["ou_4065981088f8ef67a504ba8bd6b24d85"]},"is_all":false,"visible_list":{"department_ids":["od-4b4a6907ad726ea07b27b0d2882b7c65"],"group_ids":["b6d1g5dd6fd26186"],"open_ids":["ou_4065981088f8ef67a504ba8bd6b24d85"]}}},"scopes":[{"description":"获取应用信息","level":1,"scope":"contact:user.base","token_types":["user"]}],"status":1,"version":"1.0.0","version_id":"oav_d317f090b7258ad0372aa53963cda70d"}],"page_token":"new-e3c5a0627cdf0c2e057da7257b90376a"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -756,6 +759,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationAppVersionRequest
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"status":{"format":"int64","type":["integer","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

@@ -125,6 +125,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApplicationCollaboratorRequest
         response_example: Some(
             r#"{"collaborators":[{"type":"administrator","user_id":"ou_d317f090b7258ad0372aa53963cda70d"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -223,6 +224,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateApplicationCollaboratorRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AppCollaborator":{"properties":{"type":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}},"properties":{"adds":{"items":{"$ref":"#/$defs/AppCollaborator"},"maxItems":5,"minItems":0,"type":["array","null"]},"removes":{"items":{"type":"string"},"maxItems":5,"minItems":0,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -165,6 +165,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationContactsRangeRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AppContactsRangeIdList":{"properties":{"department_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"group_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"user_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]}},"type":"object"}},"properties":{"add_visible_list":{"anyOf":[{"$ref":"#/$defs/AppContactsRangeIdList"},{"type":"null"}]},"contacts_range_type":{"type":"string"},"del_visible_list":{"anyOf":[{"$ref":"#/$defs/AppContactsRangeIdList"},{"type":"null"}]}},"required":["contacts_range_type"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

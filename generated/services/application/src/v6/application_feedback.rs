@@ -259,6 +259,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListApplicationFeedbackRequest {
         response_example: Some(
             r#"{"feedback_list":[{"app_id":"cli_9b445f5258795107","contact":"wang@bytedance.com","description":"反馈描述","fault_time":"2022-01-30 11:30:12","fault_type":[1,2,3],"feedback_id":"7057888018203574291","feedback_path":"index/page","feedback_time":"2022-01-30 11:30:12","feedback_type":1,"images":["https://p6-lark-openplatform-image-sign.byteimg.com/*"],"operator_id":"ou_9565b69967831233761cc2f11b4c089f","source":1,"status":0,"tenant_name":"字节跳动","update_time":"2022-01-30 11:30:12","user_id":"ou_9565b69967831233761cc2f11b4c089f"}],"has_more":true,"page_token":"7064688334618378259"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -411,6 +412,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationFeedbackRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

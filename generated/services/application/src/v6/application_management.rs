@@ -81,6 +81,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateApplicationManagementReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"enable":{"type":["boolean","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

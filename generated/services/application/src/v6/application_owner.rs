@@ -127,6 +127,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateApplicationOwnerRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"owner_id":{"type":"string"}},"required":["owner_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

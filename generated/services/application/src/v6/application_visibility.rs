@@ -174,6 +174,9 @@ for CheckWhiteBlackListApplicationVisibilityRequest {
         response_example: Some(
             r#"{"department_visibility_list":[{"department_id":"od-aa2c50a04769feefededb7a05b7525a8","in_black_list":false,"in_white_list":false}],"group_visibility_list":[{"group_id":"96815a9cd9beg8g4","in_black_list":false,"in_white_list":false}],"user_visibility_list":[{"in_black_list":false,"in_paid_list":false,"in_white_list":false,"user_id":"ou_d317f090b7258ad0372aa53963cda70d"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"department_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"group_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"user_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(96usize);
@@ -323,6 +326,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationVisibilityRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AppVisibilityIdList":{"properties":{"department_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"group_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"user_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]}},"type":"object"}},"properties":{"add_invisible_list":{"anyOf":[{"$ref":"#/$defs/AppVisibilityIdList"},{"type":"null"}]},"add_visible_list":{"anyOf":[{"$ref":"#/$defs/AppVisibilityIdList"},{"type":"null"}]},"del_invisible_list":{"anyOf":[{"$ref":"#/$defs/AppVisibilityIdList"},{"type":"null"}]},"del_visible_list":{"anyOf":[{"$ref":"#/$defs/AppVisibilityIdList"},{"type":"null"}]},"is_visible_to_all":{"type":["boolean","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

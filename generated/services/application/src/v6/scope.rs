@@ -106,6 +106,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ApplyScopeRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -147,6 +148,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListScopeRequest {
         response_example: Some(
             r#"{"scopes":[{"grant_status":1,"scope_name":"user.phone:readonly"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

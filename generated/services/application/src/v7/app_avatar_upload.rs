@@ -82,6 +82,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppAvatarUploadRequest {
         response_example: Some(
             r#"{"url":"https://s3-imfile.feishucdn.com/static-resource/v1/v3_006n_24c0a858-0b0d-490b-a8d4-b1e2ef421c8g"}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

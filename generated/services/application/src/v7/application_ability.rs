@@ -167,6 +167,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationAbilityRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AppAbilityBot":{"properties":{"enable":{"type":"boolean"},"i18ns":{"items":{"$ref":"#/$defs/AppAbilityBotI18n"},"maxItems":200,"minItems":1,"type":["array","null"]},"message_card_callback_url":{"type":["string","null"]}},"required":["enable"],"type":"object"},"AppAbilityBotI18n":{"properties":{"get_started_desc":{"maxLength":64,"type":"string"},"i18n_key":{"type":"string"}},"required":["i18n_key","get_started_desc"],"type":"object"},"AppAbilityWeb":{"properties":{"enable":{"type":"boolean"},"mobile_url":{"maxLength":512,"type":["string","null"]},"pc_new_page_open_mode":{"type":["string","null"]},"pc_url":{"maxLength":512,"type":["string","null"]}},"required":["enable"],"type":"object"}},"properties":{"bot":{"anyOf":[{"$ref":"#/$defs/AppAbilityBot"},{"type":"null"}]},"web_app":{"anyOf":[{"$ref":"#/$defs/AppAbilityWeb"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

@@ -160,6 +160,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchApplicationBaseRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AppI18nInfo":{"properties":{"description":{"minLength":1,"type":["string","null"]},"help_use":{"type":["string","null"]},"i18n_key":{"type":"string"},"name":{"minLength":1,"type":["string","null"]}},"required":["i18n_key"],"type":"object"}},"properties":{"avatar_url":{"maxLength":512,"type":["string","null"]},"homepage_url":{"maxLength":512,"type":["string","null"]},"i18ns":{"items":{"$ref":"#/$defs/AppI18nInfo"},"maxItems":100,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -124,6 +124,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateApplicationPublishRequest {
         response_example: Some(
             r#"{"version":"1.1.1","version_id":"oav_d317f090b7258ad0372aa53963cda70d"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"changelog":{"type":"string"},"mobile_default_ability":{"type":["string","null"]},"pc_default_ability":{"type":["string","null"]},"remark":{"type":"string"},"version":{"type":["string","null"]}},"required":["remark","changelog"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

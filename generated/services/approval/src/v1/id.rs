@@ -57,6 +57,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetIdRequest {
         response_example: Some(
             r#"{"lark_id_map":{"6636933555614121998":"18gee666","6747579129199067139":"18gee666"},"user_id_map":{"18gee666":"6636933555614666666"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"lark_id_list":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"tenant_key":{"type":["string","null"]},"user_id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

@@ -64,6 +64,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateMessageRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"message_id":"xxxx"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"I18nResources":{"properties":{"is_default":{"type":"boolean"},"locale":{"type":"string"},"texts":{"$ref":"#/$defs/Texts"}},"required":["locale","is_default","texts"],"type":"object"},"Texts":{"properties":{"@i18n@1":{"type":["string","null"]},"@i18n@2":{"type":["string","null"]}},"type":"object"}},"properties":{"detail_action_name":{"type":["string","null"]},"i18n_resources":{"items":{"$ref":"#/$defs/I18nResources"},"type":"array"},"message_id":{"type":"string"},"status":{"type":"string"},"status_name":{"type":["string","null"]}},"required":["message_id","status","i18n_resources"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

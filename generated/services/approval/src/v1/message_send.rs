@@ -56,6 +56,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMessageSendRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"message_id":"6968359519504171036"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

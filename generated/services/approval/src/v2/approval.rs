@@ -189,6 +189,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateApprovalRequest {
         response_example: Some(
             r#"{"approval_code":"81D31358-93AF-92D6-7425-01A5D67C4E71"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Approver":{"properties":{"open_id":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"},"Ccer":{"properties":{"open_id":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"},"Config":{"properties":{"can_update_form":{"type":["boolean","null"]},"can_update_process":{"type":["boolean","null"]},"can_update_revert":{"type":["boolean","null"]},"can_update_viewer":{"type":["boolean","null"]},"help_url":{"type":["string","null"]}},"type":"object"},"Form":{"properties":{"form_content":{"type":"string"}},"required":["form_content"],"type":"object"},"I18nResources":{"properties":{"is_default":{"type":"boolean"},"locale":{"type":"string"},"texts":{"$ref":"#/$defs/Texts"}},"required":["locale","is_default","texts"],"type":"object"},"NodeList":{"properties":{"approver":{"items":{"$ref":"#/$defs/Approver"},"type":"array"},"ccer":{"items":{"$ref":"#/$defs/Ccer"},"type":["array","null"]},"custom_node_id":{"type":["string","null"]},"id":{"type":"string"},"name":{"type":"string"},"need_approver":{"type":["boolean","null"]},"node_id":{"type":["string","null"]},"node_type":{"type":"string"}},"required":["id","name","node_type","approver"],"type":"object"},"Settings":{"properties":{"revert_interval":{"format":"int64","type":["integer","null"]},"revert_option":{"format":"int64","type":["integer","null"]}},"type":"object"},"Texts":{"properties":{"@i18n@approval_name":{"type":["string","null"]},"@i18n@description":{"type":["string","null"]},"@i18n@node_name":{"type":["string","null"]},"@i18n@widget1":{"type":["string","null"]}},"type":"object"},"Viewers":{"properties":{"open_id":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}},"properties":{"approval_code":{"type":["string","null"]},"approval_name":{"type":"string"},"config":{"anyOf":[{"$ref":"#/$defs/Config"},{"type":"null"}]},"description":{"type":["string","null"]},"form":{"$ref":"#/$defs/Form"},"i18n_resources":{"items":{"$ref":"#/$defs/I18nResources"},"type":"array"},"icon":{"format":"int64","type":["integer","null"]},"node_list":{"items":{"$ref":"#/$defs/NodeList"},"type":"array"},"settings":{"anyOf":[{"$ref":"#/$defs/Settings"},{"type":"null"}]},"viewers":{"items":{"$ref":"#/$defs/Viewers"},"type":"array"}},"required":["approval_name","viewers","form","node_list","i18n_resources"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -233,6 +236,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApprovalRequest {
         rate_limit: &[],
         response_example: Some(
             r#"{"approval_name":"Payment","form":"[{\"id\": \"widget1\", \"custom_id\": \"user_name\",\"name\": \"Item application\",\"type\": \"textarea\",\"printable\": true,\"required\": true}\"]","node_list":[{"name":"Approval","need_approver":true,"node_id":"46e6d96cfa756980907209209ec03b64","node_type":"AND"}],"status":"ACTIVE","viewers":[{"open_id":"","type":"TENANT","user_id":""}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"locale":{"type":["string","null"]}},"required":["approval_code"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -66,6 +66,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCcRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"CcCreateTimeFrom":{"format":"int64","type":["integer","null"]},"CcCreateTimeTo":{"format":"int64","type":["integer","null"]},"approval_code":{"type":["string","null"]},"cc_title":{"type":["string","null"]},"group_external_id":{"type":["string","null"]},"instance_code":{"type":["string","null"]},"instance_external_id":{"type":["string","null"]},"limit":{"format":"int64","type":["integer","null"]},"locale":{"type":["string","null"]},"offset":{"format":"int64","type":["integer","null"]},"read_status":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

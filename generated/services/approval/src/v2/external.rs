@@ -66,6 +66,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExternalRequest {
         response_example: Some(
             r#"{"data":[{"approval_code":"60D0F7A2-052D-49E9-B570-C29C836CDF8E","approval_id":"fwwweffff33111133xxx","instance_id":"29075","status":"PENDING","tasks":[{"id":"310","status":"PENDING","update_time":1621863215000}],"update_time":1621863215000}],"scroll_id":"DnF1ZXJ5VGhlbkZldGNoCgAAAAAFSe_nFjlFcHhJU2dXVEJlbzRhUDd2MHFEX2cAAAAABUnKKBZ2dkJLRkFHQVRrdTJWTGF3M2JFeENnAAAAAAOGMY0WUS1XNmw3bFlUZ2VORjNVT2cwOWtxUQAAAAADhjGOFlEtVzZsN2xZVGdlTkYzVU9nMDlrcVEAAAAAA8VIKxZ4VEFGaHRHRVE5V0s0ek9lNE9nOWpRAAAAAAQ9zgEWTDRLcUJ4c2VUU21ZRV9FQlRLWmNCQQAAAAAEfNk8Fno4emowUExBUzJTaFhPTkprU2RBaXcAAAAABQpkOxZ4V1drX2M5UVEycW5XUmpvNXJweG13AAAAAAPFSCwWeFRBRmh0R0VROVdLNHpPZTRPZzlqUQAAAAAEPlQ8FmZNc0Rsdm1TU2t5VnFrWjFsYjRhdlE="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"approval_codes":{"items":{},"type":["array","null"]},"instance_ids":{"items":{},"type":["array","null"]},"scroll_id":{"type":["string","null"]},"status":{"type":["string","null"]},"user_ids":{"items":{},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

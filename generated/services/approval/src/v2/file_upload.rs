@@ -74,6 +74,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileUploadRequest {
         response_example: Some(
             r#"{"code":"D93653C3-2609-4EE0-8041-61DC1D84F0B5","url":"https://example.com/lark-approval-attachment/image/20210819/a8c1a1f1-47ae-4147-9deb-a8bf2c1234.jpg~image.image?x-expires=1634941234&x-signature=1234Tfv50ryUesNwKTUTnBlJivY%3D#.jpg"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"name":{"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -124,6 +124,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceRequest {
         response_example: Some(
             r#"{"instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"department_id":{"type":["string","null"]},"form":{"type":"string"},"id":{"type":"string"},"node_approver_open_id_list":{},"node_approver_user_id_list":{},"node_cc_open_id_list":{},"node_cc_user_id_list":{},"open_id":{"type":"string"},"type":{"type":"string"},"user_id":{"type":["string","null"]},"uuid":{"type":["string","null"]},"value":{"type":"string"}},"required":["approval_code","open_id","form","id","type","value"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -167,6 +170,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetInstanceRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"instance_code":{"type":"string"},"locale":{"type":["string","null"]},"open_id":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"required":["instance_code"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -210,6 +216,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInstanceRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"end_time":{"format":"int64","type":"integer"},"limit":{"format":"int64","type":"integer"},"offset":{"format":"int64","type":"integer"},"start_time":{"format":"int64","type":"integer"}},"required":["approval_code","start_time","end_time","offset","limit"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -253,6 +262,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchInstanceRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":["string","null"]},"group_external_id":{"type":["string","null"]},"instance_code":{"type":["string","null"]},"instance_external_id":{"type":["string","null"]},"instance_start_time_from":{"format":"int64","type":["integer","null"]},"instance_start_time_to":{"format":"int64","type":["integer","null"]},"instance_status":{"type":["string","null"]},"instance_title":{"type":["string","null"]},"limit":{"format":"int64","type":["integer","null"]},"locale":{"type":["string","null"]},"offset":{"format":"int64","type":["integer","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

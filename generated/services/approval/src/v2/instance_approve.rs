@@ -59,6 +59,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceApproveRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"comment":{"type":["string","null"]},"instance_code":{"type":"string"},"open_id":{"type":["string","null"]},"task_id":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id","task_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -59,6 +59,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceCancelRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"instance_code":{"type":"string"},"open_id":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id","open_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

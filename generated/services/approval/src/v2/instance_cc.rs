@@ -59,6 +59,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceCcRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"cc_open_ids":{"items":{},"type":["array","null"]},"cc_user_ids":{"items":{},"type":["array","null"]},"comment":{"type":["string","null"]},"instance_code":{"type":"string"},"open_id":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"required":["approval_code","instance_code"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

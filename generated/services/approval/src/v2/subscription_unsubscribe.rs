@@ -57,6 +57,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSubscriptionUnsubscribeRequ
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"}},"required":["approval_code"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

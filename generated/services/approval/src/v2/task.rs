@@ -66,6 +66,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchTaskRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":["string","null"]},"group_external_id":{"type":["string","null"]},"instance_code":{"type":["string","null"]},"instance_external_id":{"type":["string","null"]},"limit":{"format":"int64","type":["integer","null"]},"locale":{"type":["string","null"]},"offset":{"format":"int64","type":["integer","null"]},"task_start_time_from":{"format":"int64","type":["integer","null"]},"task_start_time_to":{"format":"int64","type":["integer","null"]},"task_status":{"type":["string","null"]},"task_title":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -63,6 +63,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInstanceCheckReques
         response_example: Some(
             r#"{"diff_times":[{"instance_id":"1234234234242423","tasks":[{"task_id":"112255","update_time":0}],"update_time":1591603040000}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Tasks":{"properties":{"task_id":{"type":"string"},"update_time":{"format":"int64","type":["integer","null"]}},"required":["task_id"],"type":"object"},"UpdateTimes":{"properties":{"instance_id":{"type":"string"},"tasks":{"items":{"$ref":"#/$defs/Tasks"},"type":"array"},"update_time":{"format":"int64","type":"integer"}},"required":["instance_id","update_time","tasks"],"type":"object"}},"properties":{"update_times":{"items":{"$ref":"#/$defs/UpdateTimes"},"type":"array"}},"required":["update_times"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

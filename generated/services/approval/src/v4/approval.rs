@@ -242,6 +242,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateApprovalRequest {
         response_example: Some(
             r#"{"approval_code":"81D31358-93AF-92D6-7425-01A5D67C4E71","approval_id":"7090754740375519252"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ApprovalApproverCcer":{"properties":{"level":{"type":["string","null"]},"type":{"type":"string"},"user_id":{"type":["string","null"]}},"required":["type"],"type":"object"},"ApprovalConfig":{"properties":{"can_update_form":{"type":"boolean"},"can_update_process":{"type":"boolean"},"can_update_revert":{"type":"boolean"},"can_update_viewer":{"type":"boolean"},"help_url":{"type":["string","null"]}},"required":["can_update_viewer","can_update_form","can_update_process","can_update_revert"],"type":"object"},"ApprovalCreateViewers":{"properties":{"viewer_department_id":{"type":["string","null"]},"viewer_type":{"type":["string","null"]},"viewer_user_id":{"type":["string","null"]}},"type":"object"},"ApprovalForm":{"properties":{"form_content":{"type":"string"}},"required":["form_content"],"type":"object"},"ApprovalNode":{"properties":{"approver":{"items":{"$ref":"#/$defs/ApprovalApproverCcer"},"type":["array","null"]},"approver_chosen_multi":{"type":["boolean","null"]},"approver_chosen_range":{"items":{"$ref":"#/$defs/ApproverRange"},"type":["array","null"]},"ccer":{"items":{"$ref":"#/$defs/ApprovalApproverCcer"},"type":["array","null"]},"id":{"type":"string"},"name":{"type":["string","null"]},"node_type":{"type":["string","null"]},"privilege_field":{"anyOf":[{"$ref":"#/$defs/FieldGroup"},{"type":"null"}]},"starter_assignee":{"type":["string","null"]}},"required":["id"],"type":"object"},"ApprovalSetting":{"properties":{"quick_approval_option":{"format":"int64","type":["integer","null"]},"reject_option":{"format":"int64","type":["integer","null"]},"revert_interval":{"format":"int64","type":["integer","null"]},"revert_option":{"format":"int64","type":["integer","null"]}},"type":"object"},"ApproverRange":{"properties":{"id_list":{"items":{"type":"string"},"type":["array","null"]},"type":{"type":["string","null"]}},"type":"object"},"FieldGroup":{"properties":{"readable":{"items":{"type":"string"},"type":"array"},"writable":{"items":{"type":"string"},"type":"array"}},"required":["writable","readable"],"type":"object"},"I18nResource":{"properties":{"is_default":{"type":"boolean"},"locale":{"type":"string"},"texts":{"items":{"$ref":"#/$defs/I18nResourceText"},"type":"array"}},"required":["locale","texts","is_default"],"type":"object"},"I18nResourceText":{"properties":{"key":{"type":"string"},"value":{"type":"string"}},"required":["key","value"],"type":"object"}},"properties":{"approval_code":{"type":["string","null"]},"approval_name":{"type":"string"},"config":{"anyOf":[{"$ref":"#/$defs/ApprovalConfig"},{"type":"null"}]},"description":{"type":["string","null"]},"form":{"$ref":"#/$defs/ApprovalForm"},"i18n_resources":{"items":{"$ref":"#/$defs/I18nResource"},"type":"array"},"icon":{"format":"int64","type":["integer","null"]},"node_list":{"items":{"$ref":"#/$defs/ApprovalNode"},"type":"array"},"process_manager_ids":{"items":{"type":"string"},"type":["array","null"]},"settings":{"anyOf":[{"$ref":"#/$defs/ApprovalSetting"},{"type":"null"}]},"viewers":{"items":{"$ref":"#/$defs/ApprovalCreateViewers"},"type":"array"}},"required":["approval_name","viewers","form","node_list","i18n_resources"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -412,6 +415,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetApprovalRequest {
         response_example: Some(
             r#"{"approval_admin_ids":["ou_3cda9c969f737aaa05e6915dce306cb9"],"approval_name":"Payment","form":"[{\"id\": \"widget1\", \"custom_id\": \"user_name\",\"name\": \"Item application\",\"type\": \"textarea\",\"printable\": true,\"required\": true}]","form_widget_relation":"{\"groups\":[{\"id\":\"1\",\"parent_widgets_ids\":[\"widget1\",\"widget4\"],\"children_widget_ids\":[\"widget2.widget3\"],\"conditions\":[{\"parents_expr\":{\"type\":\"Multi\",\"expr\":{\"type\":\"and\",\"exprs\":[{\"type\":\"SingleWidget\",\"expr\":{\"type\":\"in\",\"widget_id\":\"widget1\",\"expect\":{\"type\":\"local\",\"value\":[{\"value\":\"value_0\"},{\"value\":\"value_1\"}]}}},{\"type\":\"Const\",\"expr\":{\"value\":true,\"widget_ids\":[\"widget4\"]}}]}},\"children_rule\":{\"expr\":{\"type\":\"SingleWidget\",\"expr\":{\"type\":\"in\",\"widget_id\":\"widget2.widget3\",\"expect\":{\"type\":\"local\",\"value\":[{\"value\":\"value_3\"},{\"value\":\"value_5\"}]}}},\"actions\":[{\"type\":\"SetOptions\",\"widget_id\":\"widget2.widget3\",\"value\":{\"type\":\"local\",\"value\":[{\"value\":\"value_3\"},{\"value\":\"value_4\"}]}}]}}]}]}","node_list":[{"approver_chosen_multi":true,"approver_chosen_range":[{"approver_range_ids":["0"],"approver_range_type":2}],"custom_node_id":"46e6d96cfa756980907209209ec03b64","name":"Approval","need_approver":true,"node_id":"46e6d96cfa756980907209209ec03b64","node_type":"AND","require_signature":false}],"status":"ACTIVE","viewers":[{"id":"ou_e03053f0541cecc3269d7a9dc34a0b21","type":"TENANT","user_id":"f7cb567e"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -504,6 +508,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscribeApprovalRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -577,6 +582,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeApprovalRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

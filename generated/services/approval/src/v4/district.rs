@@ -180,6 +180,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDistrictRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"has_sub_district":false,"id":"2038349","level":"Province","name":"Beijing","parent_districts":[{"id":"1814991","level":"Country","name":"China"}]}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","version":"7569941109133377539"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -303,6 +304,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchDistrictRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"items":[{"has_sub_district":false,"id":"2038349","level":"Province","name":"Beijing","parent_districts":[{"id":"1814991","level":"Country","name":"China"}]}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"district_ids":{"items":{"type":"string"},"maxItems":30,"minItems":0,"type":["array","null"]},"keyword":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -144,6 +144,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalApprovalRequest {
         response_example: Some(
             r#"{"approval_code":"C30381C8-7A5F-4717-A9CF-C233BF0202D4"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ApprovalCreateExternal":{"properties":{"action_callback_key":{"type":["string","null"]},"action_callback_token":{"type":["string","null"]},"action_callback_url":{"type":["string","null"]},"allow_batch_operate":{"type":["boolean","null"]},"biz_name":{"type":["string","null"]},"biz_type":{"type":["string","null"]},"create_link_mobile":{"type":["string","null"]},"create_link_pc":{"type":["string","null"]},"enable_mark_readed":{"type":["boolean","null"]},"enable_quick_operate":{"type":["boolean","null"]},"exclude_efficiency_statistics":{"type":["boolean","null"]},"support_batch_read":{"type":["boolean","null"]},"support_mobile":{"type":["boolean","null"]},"support_pc":{"type":["boolean","null"]}},"type":"object"},"ApprovalCreateViewers":{"properties":{"viewer_department_id":{"type":["string","null"]},"viewer_type":{"type":["string","null"]},"viewer_user_id":{"type":["string","null"]}},"type":"object"},"I18nResource":{"properties":{"is_default":{"type":"boolean"},"locale":{"type":["string","null"]},"texts":{"items":{"$ref":"#/$defs/I18nResourceText"},"type":"array"}},"required":["texts","is_default"],"type":"object"},"I18nResourceText":{"properties":{"key":{"type":"string"},"value":{"type":"string"}},"required":["key","value"],"type":"object"}},"properties":{"approval_code":{"type":"string"},"approval_name":{"type":"string"},"description":{"type":["string","null"]},"external":{"$ref":"#/$defs/ApprovalCreateExternal"},"group_code":{"type":["string","null"]},"group_name":{"type":["string","null"]},"i18n_resources":{"items":{"$ref":"#/$defs/I18nResource"},"type":["array","null"]},"managers":{"items":{"type":"string"},"type":["array","null"]},"viewers":{"items":{"$ref":"#/$defs/ApprovalCreateViewers"},"type":["array","null"]}},"required":["approval_name","approval_code","external"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -240,6 +243,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetExternalApprovalRequest {
         response_example: Some(
             r#"{"approval_code":"permission_test","approval_name":"@i18n@1","description":"@i18n@2","external":{"action_callback_key":"gfdqedvsadfgfsd","action_callback_token":"sdjkljkx9lsadf110","action_callback_url":"http://www.feishu.cn/approval/openapi/instanceOperate","allow_batch_operate":true,"biz_name":"@i18n@3","biz_type":"permission","create_link_mobile":"https://applink.feishu.cn/client/mini_program/open?appId=cli_9c90fc38e07a9101&path=pages/approval-form/index?id=9999","create_link_pc":"https://applink.feishu.cn/client/mini_program/open?mode=appCenter&appId=cli_9c90fc38e07a9101&path=pc/pages/create-form/index?id=9999","enable_mark_readed":true,"enable_quick_operate":true,"exclude_efficiency_statistics":true,"support_batch_read":true,"support_mobile":true,"support_pc":true},"group_code":"work_group","group_name":"@i18n@2","i18n_resources":[{"is_default":true,"locale":"zh-CN","texts":[{"key":"@i18n@1","value":"审批定义"}]}],"managers":["19a294c2"],"viewers":[{"viewer_department_id":"od-ac9d697abfa990b715dcc33d58a62a9d","viewer_type":"USER","viewer_user_id":"19a294c2"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

@@ -150,6 +150,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExternalTaskRequest {
         response_example: Some(
             r#"{"data":[{"approval_code":"B7B65FFE-C2GC-452F-9F0F-9AA8352363D6","approval_id":"fwwweffff33111133xxx","instance_id":"29075","status":"PENDING","tasks":[{"id":"310","status":"PENDING","update_time":"1621863215000"}],"update_time":"1621863215000"}],"has_more":false,"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"approval_codes":{"items":{"type":"string"},"maxItems":20,"type":["array","null"]},"instance_ids":{"items":{"type":"string"},"type":["array","null"]},"status":{"type":["string","null"]},"user_ids":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

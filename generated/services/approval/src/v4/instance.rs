@@ -345,6 +345,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelInstanceRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"instance_code":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -438,6 +441,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CcInstanceRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"cc_user_ids":{"items":{"type":"string"},"type":"array"},"comment":{"type":["string","null"]},"instance_code":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id","cc_user_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -528,6 +534,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71"}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nResource":{"properties":{"is_default":{"type":"boolean"},"locale":{"type":"string"},"texts":{"items":{"$ref":"#/$defs/I18nResourceText"},"type":"array"}},"required":["locale","texts","is_default"],"type":"object"},"I18nResourceText":{"properties":{"key":{"type":"string"},"value":{"type":"string"}},"required":["key","value"],"type":"object"},"NodeApprover":{"properties":{"key":{"type":["string","null"]},"value":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"},"NodeAutoApproval":{"properties":{"node_id":{"type":["string","null"]},"node_id_type":{"type":["string","null"]}},"type":"object"},"NodeCc":{"properties":{"key":{"type":["string","null"]},"value":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}},"properties":{"allow_resubmit":{"type":["boolean","null"]},"allow_submit_again":{"type":["boolean","null"]},"approval_code":{"type":"string"},"cancel_bot_notification":{"type":["string","null"]},"department_id":{"type":["string","null"]},"forbid_revoke":{"type":["boolean","null"]},"form":{"type":"string"},"i18n_resources":{"items":{"$ref":"#/$defs/I18nResource"},"type":["array","null"]},"node_approver_open_id_list":{"items":{"$ref":"#/$defs/NodeApprover"},"type":["array","null"]},"node_approver_user_id_list":{"items":{"$ref":"#/$defs/NodeApprover"},"type":["array","null"]},"node_auto_approval_list":{"items":{"$ref":"#/$defs/NodeAutoApproval"},"maxItems":10,"type":["array","null"]},"node_cc_open_id_list":{"items":{"$ref":"#/$defs/NodeCc"},"maxItems":20,"type":["array","null"]},"node_cc_user_id_list":{"items":{"$ref":"#/$defs/NodeCc"},"maxItems":20,"type":["array","null"]},"open_id":{"type":["string","null"]},"title":{"type":["string","null"]},"title_display_method":{"format":"int64","type":["integer","null"]},"user_id":{"type":["string","null"]},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["approval_code","form"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -675,6 +684,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetInstanceRequest {
         response_example: Some(
             r#"{"approval_code":"7C468A54-8745-2245-9675-08B7C63E7A85","approval_name":"Payment","comment_list":[{"comment":"ok","create_time":"1564590532967","files":[{"file_size":186823,"title":"e018906140ed9388234bd03b0.png","type":"image","url":"https://p3-approval-sign.byteimg.com/lark-approval-attachment/image/20220714/1/332f3596-0845-4746-a4bc-818d54ad435b.png~tplv-ottatrvjsm-image.image?x-expires=1659033558&x-signature=6edF3k%2BaHeAuvfcBRGOkbckoUl4%3D#.png"}],"id":"1234","open_id":"ou_123456","user_id":"f7cb567e"}],"department_id":"od-8ec33ffec336c3a39a278bc25e931676","end_time":"1564590532967","form":"[{\"id\": \"widget1\",\"custom_id\": \"user_info\",\"name\": \"Item application\",\"type\": \"textarea\"}]","instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71","modified_instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71","open_id":"ou_3cda9c969f737aaa05e6915dce306cb9","reverted":false,"reverted_instance_code":"81D31358-93AF-92D6-7425-01A5D67C4E71","serial_number":"202102060002","start_time":"1564590532967","status":"PENDING","task_list":[{"custom_node_id":"manager","end_time":"0","id":"1234","node_id":"46e6d96cfa756980907209209ec03b64","node_name":"开始","open_id":"ou_123457","start_time":"1564590532967","status":"PENDING","type":"AND","user_id":"f7cb567e"}],"timeline":[{"cc_user_list":[{"cc_id":"123445","open_id":"ou_12345","user_id":"eea5gefe"}],"comment":"ok","create_time":"1564590532967","ext":"{\"user_id\":\"62d4a44c\",\"open_id\":\"ou_123456\"}","files":[{"file_size":186823,"title":"e018906140ed9388234bd03b0.png","type":"image","url":"https://p3-approval-sign.byteimg.com/lark-approval-attachment/image/20220714/1/332f3596-0845-4746-a4bc-818d54ad435b.png~tplv-ottatrvjsm-image.image?x-expires=1659033558&x-signature=6edF3k%2BaHeAuvfcBRGOkbckoUl4%3D#.png"}],"node_key":"APPROVAL_240330_4058663","open_id":"ou_123456","open_id_list":["ou_123456"],"task_id":"1234","type":"PASS","user_id":"f7cb567e","user_id_list":["f7cb567e"]}],"user_id":"f3ta757q","uuid":"1234567"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -829,6 +839,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInstanceRequest {
         response_example: Some(
             r#"{"has_more":false,"instance_code_list":["357C21A0-2069-4F6B-955F-1DFBE6710C51"],"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -918,6 +929,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PreviewInstanceRequest {
         rate_limit: &[],
         response_example: Some(
             r#"{"preview_nodes":[{"comments":[],"custom_node_id":"","end_cc_id_list":[],"node_id":"b078ffd28db767c502ac367053f6e0ac","node_name":"发起","node_type":"","user_id_list":["ffffffff"]},{"comments":[],"custom_node_id":"","end_cc_id_list":[],"has_cc_type_free":false,"is_approver_type_free":false,"is_empty_logic":false,"node_id":"e6ce10282a3cc3bf4a408feffd678dcf","node_name":"审批","node_type":"AND","user_id_list":["ffffffff"]},{"comments":[],"custom_node_id":"","end_cc_id_list":[],"node_id":"b1a326c06d88bf042f73d70f50197905","node_name":"结束","node_type":"","user_id_list":[]}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":["string","null"]},"department_id":{"type":["string","null"]},"form":{"type":["string","null"]},"instance_code":{"type":["string","null"]},"task_id":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -1067,6 +1081,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryInstanceRequest {
         ],
         response_example: Some(
             r#"{"count":10,"has_more":false,"instance_list":[{"approval":{"approval_id":"7090754740375519252","code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","external":{"batch_cc_read":false},"icon":"https://lf3-ea.bytetos.com/obj/goofy/ee/approval/approval-admin/image/iconLib/v3/person.png","is_external":true,"name":"approval"},"group":{"external_id":"0004","name":"groupA"},"instance":{"code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","end_time":"1547654251506","external_id":"0004_3ED52DC1-AA6C","extra":"{}","link":{"mobile_link":"https://www.example.com/","pc_link":"https://www.example.com/"},"serial_id":"201902020001","start_time":"1547654251506","status":"pending","title":"test","user_id":"lwiu098wj"}}],"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":["string","null"]},"group_external_id":{"type":["string","null"]},"instance_code":{"type":["string","null"]},"instance_external_id":{"type":["string","null"]},"instance_start_time_from":{"type":["string","null"]},"instance_start_time_to":{"type":["string","null"]},"instance_status":{"type":["string","null"]},"instance_title":{"type":["string","null"]},"locale":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -1246,6 +1263,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCcInstanceRequest {
         response_example: Some(
             r#"{"cc_list":[{"approval":{"approval_id":"7090754740375519252","code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","external":{"batch_cc_read":false},"icon":"https://lf3-ea.bytetos.com/obj/goofy/ee/approval/approval-admin/image/iconLib/v3/person.png","is_external":true,"name":"approval"},"cc":{"create_time":"1547654251506","extra":"{}","link":{"mobile_link":"https://www.baidu.com/","pc_link":"https://www.baidu.com/"},"read_status":"read","title":"test","user_id":"lwiu098wj"},"group":{"external_id":"0004","name":"groupA"},"instance":{"code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","end_time":"1547654251506","external_id":"0004_3ED52DC1-AA6C","extra":"{}","link":{"mobile_link":"https://www.baidu.com/","pc_link":"https://www.baidu.com/"},"serial_id":"201902020001","start_time":"1547654251506","status":"pending","title":"test","user_id":"lwiu098wj"}}],"count":10,"has_more":false,"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":["string","null"]},"cc_create_time_from":{"type":["string","null"]},"cc_create_time_to":{"type":["string","null"]},"cc_title":{"type":["string","null"]},"group_external_id":{"type":["string","null"]},"instance_code":{"type":["string","null"]},"instance_external_id":{"type":["string","null"]},"locale":{"type":["string","null"]},"read_status":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1363,6 +1383,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SpecifiedRollbackInstanceRequest 
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"extra":{"type":["string","null"]},"reason":{"type":["string","null"]},"task_def_key_list":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"task_id":{"type":"string"},"user_id":{"type":"string"}},"required":["user_id","task_id","task_def_key_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

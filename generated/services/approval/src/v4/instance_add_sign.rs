@@ -57,6 +57,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceAddSignRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"add_sign_type":{"format":"int64","type":"integer"},"add_sign_user_ids":{},"approval_code":{"type":"string"},"approval_method":{"format":"int64","type":["integer","null"]},"comment":{"type":["string","null"]},"instance_code":{"type":"string"},"task_id":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id","task_id","add_sign_user_ids","add_sign_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

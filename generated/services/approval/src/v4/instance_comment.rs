@@ -179,6 +179,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceCommentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"comment_id":"7081516627711606803"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CommentAtInfo":{"properties":{"name":{"type":"string"},"offset":{"type":"string"},"user_id":{"type":"string"}},"required":["user_id","name","offset"],"type":"object"}},"properties":{"at_info_list":{"items":{"$ref":"#/$defs/CommentAtInfo"},"type":["array","null"]},"comment_id":{"type":["string","null"]},"content":{"type":["string","null"]},"disable_bot":{"type":["boolean","null"]},"extra":{"type":["string","null"]},"parent_comment_id":{"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -279,6 +282,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteInstanceCommentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"comment_id":"7081516627711606803"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -415,6 +419,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInstanceCommentRequest {
         response_example: Some(
             r#"{"comments":[{"at_info_list":[{"name":"张某","offset":"1","user_id":"579fd9c4"}],"commentator":"893g4c45","content":"{\"text\":\"x@某某来自小程序的评论，这是一条回复\"}","create_time":"1648801211000","extra":"{\"a\":\"a\"}","id":"7081516627711524883","is_delete":1,"replies":[{"at_info_list":[{"name":"张某","offset":"1","user_id":"579fd9c4"}],"commentator":"893g4c45","content":"{\"text\":\"x@某某来自小程序的评论，这是一条回复\"}","create_time":"1648803677000","extra":"{\"a\":\"a\"}","id":"7081516611634741268","is_delete":0,"update_time":"1648803677000"}],"update_time":"1648801211000"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -521,6 +526,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveInstanceCommentRequest {
         response_example: Some(
             r#"{"external_id":"6A123516-FB88-470D-A428-9AF58B71B3C0","instance_id":"6A123516-FB88-470D-A428-9AF58B71B3C0"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

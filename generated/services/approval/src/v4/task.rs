@@ -270,6 +270,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ApproveTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"comment":{"type":["string","null"]},"form":{"type":["string","null"]},"instance_code":{"type":"string"},"task_id":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id","task_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -408,6 +411,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTaskRequest {
         response_example: Some(
             r#"{"count":{"has_more":false,"total":123},"has_more":true,"page_token":"example_page_token","tasks":[{"definition_code":"000000-00000000000000-0example","definition_group_id":"1212564555454","definition_group_name":"流程定义名称","definition_id":"1212564555454","definition_name":"流程定义组名称","initiator_names":["发起人姓名"],"initiators":["starter"],"process_code":"123e4567-e89b-12d3-a456-426655440000","process_external_id":"example_instance_id","process_id":"1214564545474","process_status":"Running","status":"Todo","task_external_id":"example_task_id","task_id":"1212564555454","title":"任务题目示例","topic":"1","urls":{"helpdesk":"https://blabla","mobile":"https://blabla","pc":"https://blabla"},"user_id":"example_user_id"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -535,6 +539,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RejectTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"comment":{"type":["string","null"]},"form":{"type":["string","null"]},"instance_code":{"type":"string"},"task_id":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id","task_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -634,6 +641,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ResubmitTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"comment":{"type":["string","null"]},"form":{"type":"string"},"instance_code":{"type":"string"},"task_id":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id","task_id","form"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -783,6 +793,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchTaskRequest {
         response_example: Some(
             r#"{"count":10,"has_more":false,"page_token":"nF1ZXJ5VGhlbkZldGNoCgAAAAAA6PZwFmUzSldvTC1yU","task_list":[{"approval":{"code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","external":{"batch_cc_read":false},"is_external":true,"name":"approval"},"group":{"external_id":"0004","name":"groupA"},"instance":{"code":"EB828003-9FFE-4B3F-AA50-2E199E2ED943","end_time":"1547654251506","external_id":"0004_3ED52DC1-AA6C","extra":"{}","link":{"mobile_link":"https://www.baidu.com/","pc_link":"https://www.baidu.com/"},"serial_id":"201902020001","start_time":"1547654251506","status":"pending","title":"test","user_id":"lwiu098wj"},"task":{"end_time":"1547654251506","extra":"{}","link":{"mobile_link":"https://www.baidu.com/","pc_link":"https://www.baidu.com/"},"start_time":"1547654251506","status":"pending","task_id":"7110153401253494803","title":"test","update_time":"1547654251506","user_id":"lwiu098wj"}}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":["string","null"]},"group_external_id":{"type":["string","null"]},"instance_code":{"type":["string","null"]},"instance_external_id":{"type":["string","null"]},"locale":{"type":["string","null"]},"order":{"format":"int64","type":["integer","null"]},"task_start_time_from":{"type":["string","null"]},"task_start_time_to":{"type":["string","null"]},"task_status":{"type":["string","null"]},"task_status_list":{"items":{"type":"string"},"type":["array","null"]},"task_title":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -911,6 +924,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TransferTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_code":{"type":"string"},"comment":{"type":["string","null"]},"instance_code":{"type":"string"},"task_id":{"type":"string"},"transfer_user_id":{"type":"string"},"user_id":{"type":"string"}},"required":["approval_code","instance_code","user_id","transfer_user_id","task_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -124,6 +124,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ProcessApprovalInfoRequest {
         response_example: Some(
             r#"{"approval_info":{"approval_id":"6737202939523236113","approval_type":"remedy","status":0}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"approval_id":{"type":"string"},"approval_type":{"type":"string"},"status":{"format":"int64","type":"integer"}},"required":["approval_id","approval_type","status"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DelReportArchiveRuleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"archive_rule_id":{"type":"string"},"month":{"type":"string"},"operator_id":{"type":"string"},"user_ids":{"items":{"type":"string"},"type":["array","null"]}},"required":["month","operator_id","archive_rule_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -289,6 +292,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListArchiveRuleRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"archive_rule_id":"7341290237441605652","archive_rule_name":{"en":"alice","ja":"1","zh":"1"},"report_id":"7341290237441605652","report_name":{"en":"alice","ja":"1","zh":"1"}}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -409,7 +413,12 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadReportArchiveRuleRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/attendance-v1/archive_rule/upload_report",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
-        response_example: Some(r#"{"invalid_code":["1"],"invalid_member_id":["a1xud"]}"#),
+        response_example: Some(
+            r#"{"invalid_code":["1"],"invalid_member_id":["a1xud"]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"ArchiveFieldData":{"properties":{"code":{"type":"string"},"value":{"type":["string","null"]}},"required":["code"],"type":"object"},"ArchiveReportData":{"properties":{"end_time":{"type":"string"},"field_datas":{"items":{"$ref":"#/$defs/ArchiveFieldData"},"maxItems":200,"minItems":1,"type":["array","null"]},"member_id":{"type":"string"},"start_time":{"type":"string"}},"required":["member_id","start_time","end_time"],"type":"object"}},"properties":{"archive_report_datas":{"items":{"$ref":"#/$defs/ArchiveReportData"},"maxItems":50,"minItems":1,"type":["array","null"]},"archive_rule_id":{"type":"string"},"month":{"type":"string"},"operator_id":{"type":"string"}},"required":["month","operator_id","archive_rule_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -494,6 +503,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UserStatsFieldsQueryArchiveRuleRe
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"archive_report_fields":[{"code":"1","title":"工号","upper_titles":["基本信息"]}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"archive_rule_id":{"type":"string"},"locale":{"type":["string","null"]},"month":{"type":"string"},"operator_id":{"type":"string"}},"required":["month","archive_rule_id","operator_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -119,6 +119,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadFileRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -201,6 +202,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFileRequest {
         response_example: Some(
             r#"{"file":{"file_id":"6b30e7636a38861bbe02869c726a4612"}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -324,6 +324,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchLeaveAccrualRecordRequest {
         response_example: Some(
             r#"{"record":{"created_at":"1687428000","created_by":"6982509313466189342","effective_date":"2020-01-01","employment_id":"6982509313466189342","expiration_date":"2020-01-01","granted_by":1,"granting_quantity":"1","granting_unit":1,"id":"6893014062142064135","leave_type_id":"6893014062142064135","reason":[{"lang":"zh_CN","value":"test"}],"updated_at":"1687428000","updated_by":"6982509313466189342"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"LangText":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"employment_id":{"type":"string"},"expiration_date":{"type":["string","null"]},"leave_granting_record_id":{"type":"string"},"leave_type_id":{"type":"string"},"quantity":{"type":["string","null"]},"reason":{"items":{"$ref":"#/$defs/LangText"},"type":"array"},"time_offset":{"format":"int64","type":["integer","null"]}},"required":["leave_granting_record_id","employment_id","leave_type_id","reason"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -318,6 +318,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetLeaveEmployExpireRecordRequest
         response_example: Some(
             r#"{"records":[{"accrual_source":1,"effective_date":"2020-01-01","employment_id":"6982509313466189342","expiration_date":"2020-01-01","granting_quantity":"1","granting_unit":1,"id":"6893014062142064135","is_update_by_external":true,"leave_sub_type_id":"6893014062142064135","leave_type_id":"6893014062142064135","left_granting_quantity":"1","reason":[{"lang":"zh_CN","value":"test"}],"section_type":1}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"employment_id":{"type":"string"},"end_expiration_date":{"type":"string"},"leave_type_id":{"type":"string"},"start_expiration_date":{"type":"string"},"time_offset":{"format":"int64","type":["integer","null"]}},"required":["employment_id","leave_type_id","start_expiration_date","end_expiration_date"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

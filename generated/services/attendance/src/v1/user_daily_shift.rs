@@ -185,6 +185,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateUserDailyShiftRequest 
         response_example: Some(
             r#"{"user_daily_shifts":[{"day_no":21,"group_id":"6737202939523236110","is_clear_schedule":true,"month":202101,"shift_id":"6753520403404030215","user_id":"abd754f7"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"UserDailyShift":{"properties":{"day_no":{"format":"int64","type":"integer"},"group_id":{"type":"string"},"is_clear_schedule":{"type":["boolean","null"]},"month":{"format":"int64","type":"integer"},"shift_id":{"type":"string"},"user_id":{"type":"string"}},"required":["group_id","shift_id","month","user_id","day_no"],"type":"object"}},"properties":{"operator_id":{"type":["string","null"]},"user_daily_shifts":{"items":{"$ref":"#/$defs/UserDailyShift"},"type":"array"}},"required":["user_daily_shifts"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -265,6 +268,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateTempUserDailyShiftRequ
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"user_tmp_daily_shifts":[{"date":20240120,"group_id":"6737202939523236110","punch_time_simple_rules":[{"off_time":"18：00","on_time":"9：00"}],"shift_name":"临时早班","user_id":"abd754f7"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"PunchTimeSimpleRule":{"properties":{"off_time":{"type":"string"},"on_time":{"type":"string"}},"required":["on_time","off_time"],"type":"object"},"UserTmpDailyShift":{"properties":{"date":{"format":"int64","type":"integer"},"group_id":{"type":"string"},"punch_time_simple_rules":{"items":{"$ref":"#/$defs/PunchTimeSimpleRule"},"maxItems":6,"minItems":0,"type":"array"},"shift_name":{"type":"string"},"user_id":{"type":"string"}},"required":["group_id","user_id","date","shift_name","punch_time_simple_rules"],"type":"object"}},"properties":{"operator_id":{"type":["string","null"]},"user_tmp_daily_shifts":{"items":{"$ref":"#/$defs/UserTmpDailyShift"},"maxItems":50,"minItems":0,"type":"array"}},"required":["user_tmp_daily_shifts"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -369,6 +375,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserDailyShiftRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"user_daily_shifts":[{"day_no":21,"group_id":"6737202939523236110","month":202101,"shift_id":"6753520403404030215","user_id":"abd754f7"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"check_date_from":{"format":"int64","type":"integer"},"check_date_to":{"format":"int64","type":"integer"},"user_ids":{"items":{"type":"string"},"type":"array"}},"required":["user_ids","check_date_from","check_date_to"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -230,6 +230,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateUserFlowRequest {
         response_example: Some(
             r#"{"flow_records":[{"bssid":"b0:b8:67:5c:1d:72","check_result":"Invalid","check_time":"1611476284","comment":"上班打卡","creator_id":"abd754f7","device_id":"99e0609ee053448596502691a81428654d7ded64c7bd85acd982d26b3636c37d","external_id":"record_123","idempotent_id":"****_***","is_field":true,"is_wifi":true,"location_name":"西溪八方城","photo_urls":["https://time.clockin.biz/manage/download/6840389754748502021"],"record_id":"6709359313699356941","ssid":"b0:b8:67:5c:1d:72","type":7,"user_id":"abd754f7"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"UserFlow":{"properties":{"bssid":{"type":["string","null"]},"check_result":{"type":["string","null"]},"check_time":{"type":"string"},"comment":{"type":"string"},"creator_id":{"type":"string"},"device_id":{"type":["string","null"]},"external_id":{"type":["string","null"]},"idempotent_id":{"type":["string","null"]},"is_field":{"type":["boolean","null"]},"is_wifi":{"type":["boolean","null"]},"location_name":{"type":"string"},"photo_urls":{"items":{"type":"string"},"type":["array","null"]},"record_id":{"type":["string","null"]},"ssid":{"type":["string","null"]},"type":{"format":"int64","type":["integer","null"]},"user_id":{"type":"string"}},"required":["user_id","creator_id","location_name","check_time","comment"],"type":"object"}},"properties":{"flow_records":{"items":{"$ref":"#/$defs/UserFlow"},"type":"array"}},"required":["flow_records"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -330,6 +333,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDelUserFlowRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"fail_record_ids":["6709359313699356941"],"success_record_ids":["6709359313699356941"]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"record_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"}},"required":["record_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -437,6 +443,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserFlowRequest {
         response_example: Some(
             r#"{"bssid":"b0:b8:67:5c:1d:72","check_result":"Invalid","check_time":"1611476284","comment":"上班打卡","creator_id":"abd754f7","device_id":"99e0609ee053448596502691a81428654d7ded64c7bd85acd982d26b3636c37d","external_id":"record_123","idempotent_id":"****_***","is_field":true,"is_wifi":true,"location_name":"西溪八方城","photo_urls":["https://time.clockin.biz/manage/download/6840389754748502021"],"record_id":"6709359313699356941","ssid":"b0:b8:67:5c:1d:72","type":7,"user_id":"abd754f7"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -552,6 +559,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserFlowRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"user_flow_results":[{"bssid":"b0:b8:67:5c:1d:72","check_result":"PendingApproval","check_time":"1611476284","comment":"上班打卡","creator_id":"abd754f7","device_id":"99e0609ee053448596502691a81428654d7ded64c7bd85acd982d26b3636c37d","external_id":"record_123","idempotent_id":"****_***","is_field":true,"is_wifi":true,"location_name":"西溪八方城","photo_urls":["https://time.clockin.biz/manage/download/6840389754748502021"],"record_id":"6709359313699356941","ssid":"b0:b8:67:5c:1d:72","type":7,"user_id":"abd754f7"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"check_time_from":{"type":"string"},"check_time_to":{"type":"string"},"user_ids":{"items":{"type":"string"},"type":"array"}},"required":["user_ids","check_time_from","check_time_to"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -147,6 +147,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ModifyUserSettingRequest {
         response_example: Some(
             r#"{"user_setting":{"face_key":"xxxxxb306842b1c189bc5212eefxxxxx","face_key_update_time":"1625681917","user_id":"abd754f7"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"UserSetting":{"properties":{"face_key":{"type":"string"},"face_key_update_time":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id","face_key"],"type":"object"}},"properties":{"user_setting":{"anyOf":[{"$ref":"#/$defs/UserSetting"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -257,6 +260,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserSettingRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"user_settings":[{"face_key":"xxxxxb306842b1c189bc5212eefxxxxx","face_key_update_time":"1625681917","user_id":"abd754f7"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"user_ids":{"items":{"type":"string"},"maxItems":100,"type":"array"}},"required":["user_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

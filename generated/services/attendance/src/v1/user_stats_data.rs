@@ -107,6 +107,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserStatsDataRequest {
         response_example: Some(
             r#"{"invalid_user_list":["af5ddg73"],"user_datas":[{"datas":[{"code":"50102","duration_num":{"day":"1","half_day":"1","half_hour":"1","hour":"1","minute":"1"},"features":[{"key":"Abnormal","value":"false"}],"title":"姓名","value":"无需打卡(-), 无需打卡(-)"}],"name":"小李","user_id":"ec8ddg56"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"current_group_only":{"type":["boolean","null"]},"end_date":{"format":"int64","type":"integer"},"locale":{"type":"string"},"need_history":{"type":["boolean","null"]},"start_date":{"format":"int64","type":"integer"},"stats_type":{"type":"string"},"user_id":{"type":["string","null"]},"user_ids":{"items":{"type":"string"},"type":["array","null"]}},"required":["locale","stats_type","start_date","end_date"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

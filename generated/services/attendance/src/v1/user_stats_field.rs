@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserStatsFieldRequest {
         response_example: Some(
             r#"{"user_stats_field":{"fields":[{"child_fields":[{"code":"50103","title":"Employee ID"}],"code":"501","title":"Basic info"},{"child_fields":[{"code":"52108","title":"Attendance group name"},{"code":"52101","title":"Required attendance days"},{"code":"52102","title":"Days of attendance"},{"code":"52104","time_unit":"Minute","title":"Required attendance duration"},{"code":"52105","time_unit":"Minute","title":"Actual attendance duration"},{"code":"52107","title":"Overtime hours"}],"code":"521","title":"Attendance statistics"},{"child_fields":[{"code":"52201","title":"Late in times"},{"code":"52203","title":"Early out times"},{"code":"52207","title":"No records"}],"code":"522","title":"Abnormal statistics"},{"child_fields":[{"code":"2021-03-16","title":"2021-03-16 Tue"},{"code":"2021-03-17","title":"2021-03-17 Wed"},{"code":"2021-03-18","title":"2021-03-18 Thu"},{"code":"2021-03-19","title":"2021-03-19 Fri"},{"code":"2021-03-20","title":"2021-03-20 Sat"},{"code":"2021-03-21","title":"2021-03-21 Sun"},{"code":"2021-03-22","title":"2021-03-22 Mon"},{"code":"2021-03-23","title":"2021-03-23 Tue"}],"code":"524","title":"Daily statistics"}],"stats_type":"month","user_id":""}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"end_date":{"format":"int64","type":"integer"},"locale":{"type":"string"},"start_date":{"format":"int64","type":"integer"},"stats_type":{"type":"string"}},"required":["locale","stats_type","start_date","end_date"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

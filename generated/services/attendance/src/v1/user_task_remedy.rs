@@ -211,6 +211,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserTaskRemedyRequest {
         response_example: Some(
             r#"{"user_remedy":{"approval_id":"6737202939523236113","create_time":"-","punch_no":0,"reason":"忘记打卡","remedy_date":20210701,"remedy_time":"2021-07-01 08:00","status":2,"time":"-","time_zone":"-","update_time":"-","user_id":"abd754f7","work_type":1}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"punch_no":{"format":"int64","type":"integer"},"reason":{"type":"string"},"remedy_date":{"format":"int64","type":"integer"},"remedy_time":{"type":"string"},"time":{"type":["string","null"]},"user_id":{"type":"string"},"work_type":{"format":"int64","type":"integer"}},"required":["user_id","remedy_date","punch_no","work_type","remedy_time","reason"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -305,6 +308,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserTaskRemedyRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"user_remedys":[{"approval_id":"6737202939523236113","create_time":"1611476284","punch_no":0,"reason":"忘记打卡","remedy_date":20210701,"remedy_time":"2021-07-01 08:00","status":2,"time":"1611476284","time_zone":"Asia/Shanghai","update_time":"1611476284","user_id":"abd754f7","work_type":1}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"check_date_type":{"type":["string","null"]},"check_time_from":{"type":"string"},"check_time_to":{"type":"string"},"status":{"format":"int64","type":["integer","null"]},"user_ids":{"items":{"type":"string"},"type":"array"}},"required":["user_ids","check_time_from","check_time_to"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -434,6 +440,9 @@ for QueryUserAllowedRemedysUserTaskRemedyRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"user_allowed_remedys":[{"is_free_punch":false,"normal_punch_time":"2021-07-01 09:00","punch_no":0,"punch_status":"Lack","remedy_date":20210104,"remedy_end_time":"2021-07-01 10:00","remedy_start_time":"2021-07-01 08:00","user_id":"abd754f7","work_type":1}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"remedy_date":{"format":"int64","type":"integer"},"user_id":{"type":"string"}},"required":["user_id","remedy_date"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

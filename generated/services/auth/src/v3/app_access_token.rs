@@ -81,6 +81,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppAccessTokenRequest {
         response_example: Some(
             r#"{"app_access_token":"a-6U1SbDiM6XIH2DcTCPyeub","expire":7140}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"app_id":{"type":"string"},"app_secret":{"type":"string"},"app_ticket":{"type":"string"}},"required":["app_id","app_secret","app_ticket"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -125,6 +128,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InternalAppAccessTokenRequest {
         rate_limit: &[],
         response_example: Some(
             r#"{"app_access_token":"t-g1044ghJRUIJJ5ZPPZMOHKWZISL33E4QSS3abcef","expire":7200,"tenant_access_token":"t-g1044ghJRUIJJ5ZPPZMOHKWZISL33E4QSS3abcef"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"app_id":{"type":"string"},"app_secret":{"type":"string"}},"required":["app_id","app_secret"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -56,6 +56,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ResendAppTicketRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"app_id":{"type":"string"},"app_secret":{"type":"string"}},"required":["app_id","app_secret"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -81,6 +81,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTenantAccessTokenRequest {
         response_example: Some(
             r#"{"expire":7140,"tenant_access_token":"t-caecc734c2e3328a62489fe0648c4b98779515d3"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"app_access_token":{"type":"string"},"tenant_key":{"type":"string"}},"required":["app_access_token","tenant_key"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -125,6 +128,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InternalTenantAccessTokenRequest 
         rate_limit: &[],
         response_example: Some(
             r#"{"expire":7200,"tenant_access_token":"t-caecc734c2e3328a62489fe0648c4b98779515d3"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"app_id":{"type":"string"},"app_secret":{"type":"string"}},"required":["app_id","app_secret"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

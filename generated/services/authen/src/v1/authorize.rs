@@ -176,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAuthorizeRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -200,6 +200,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateOidcRefreshAccessTokenReque
         response_example: Some(
             r#"{"access_token":"u-5Dak9ZAxJ9tFUn8MaTD_BFM51FNdg5xzO0y010000HWb","expires_in":7199,"refresh_expires_in":2591999,"refresh_token":"ur-6EyFQZyplb9URrOx5NtT_HM53zrJg59HXwy040400G.e","scope":"auth:user.id:read bitable:app","token_type":"Bearer"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"grant_type":{"type":"string"},"refresh_token":{"type":"string"}},"required":["grant_type","refresh_token"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -149,6 +149,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRefreshAccessTokenRequest {
         response_example: Some(
             r#"{"access_token":"u-Q7JWnaIM_kRChuLfreHmpArjOEayt.5XUBJcZr.V0Gst4FdQCtvrd9sAViLXQnQgkpL19brGOjKZQTxb","avatar_big":"www.feishu.cn/avatar/icon_big","avatar_middle":"www.feishu.cn/avatar/icon_middle","avatar_thumb":"www.feishu.cn/avatar/icon_thumb","avatar_url":"www.feishu.cn/avatar/icon","email":"zhangsan@feishu.cn","en_name":"Three Zhang","enterprise_email":"demo@mail.com","expires_in":7140,"mobile":"+86130002883xx","name":"zhangsan","open_id":"ou_caecc734c2e3328a62489fe0648c4b98779515d3","refresh_expires_in":2591940,"refresh_token":"ur-oQ0mMq6MCcueAv0pwx2fQQhxqv__CbLu6G8ySFwafeKww2Def2BJdOkW3.9gCFM.LBQgFri901QaqeuL","sid":"AAAAAAAAAANjgHsqKEAAEw==","tenant_key":"736588c92lxf175d","token_type":"Bearer","union_id":"on_d89jhsdhjsajkda7828enjdj328ydhhw3u43yjhdj","user_id":"5d9bdxxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"grant_type":{"type":"string"},"refresh_token":{"type":"string"}},"required":["grant_type","refresh_token"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

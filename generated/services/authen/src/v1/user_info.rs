@@ -109,6 +109,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserInfoRequest {
         response_example: Some(
             r#"{"avatar_big":"www.feishu.cn/avatar/icon_big","avatar_middle":"www.feishu.cn/avatar/icon_middle","avatar_thumb":"www.feishu.cn/avatar/icon_thumb","avatar_url":"www.feishu.cn/avatar/icon","email":"zhangsan@feishu.cn","employee_no":"111222333","en_name":"zhangsan","enterprise_email":"demo@mail.com","mobile":"+86130002883xx","name":"zhangsan","open_id":"ou-caecc734c2e3328a62489fe0648c4b98779515d3","tenant_key":"736588c92lxf175d","union_id":"on-d89jhsdhjsajkda7828enjdj328ydhhw3u43yjhdj","user_id":"5d9bdxxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -243,6 +243,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateOauthTokenRequest {
         response_example: Some(
             r#"{"access_token":"eyJhbGciOiJFUzI1NiIs**********X6wrZHYKDxJkWwhdkrYg","expires_in":7200,"refresh_token":"eyJhbGciOiJFUzI1NiIs**********VXOYOZYZmfgIYHWM0ZJA","refresh_token_expires_in":604800,"scope":"auth:user.id:read offline_access task:task:read user_profile","token_type":"Bearer"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"client_id":{"type":"string"},"client_secret":{"type":"string"},"grant_type":{"type":"string"},"refresh_token":{"type":"string"},"scope":{"type":["string","null"]}},"required":["grant_type","client_id","client_secret","refresh_token"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

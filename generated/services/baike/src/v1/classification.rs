@@ -137,6 +137,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListClassificationRequest {
         response_example: Some(
             r#"{"items":[{"father_id":"7049606926****37777","id":"7049606926****37761","name":"行业术语"}],"page_token":"408ecac018b2e3518db37275e812****bb8ad3e755fc886f322ac6c430ba"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

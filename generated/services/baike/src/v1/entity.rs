@@ -300,6 +300,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEntityRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"Abbreviation":{"properties":{"id":{"type":["string","null"]}},"type":"object"},"BaikeImage":{"properties":{"token":{"type":"string"}},"required":["token"],"type":"object"},"Classification":{"properties":{"father_id":{"type":["string","null"]},"id":{"type":"string"},"name":{"type":["string","null"]}},"required":["id"],"type":"object"},"DisplayStatus":{"properties":{"allow_highlight":{"type":"boolean"},"allow_search":{"type":"boolean"}},"required":["allow_highlight","allow_search"],"type":"object"},"OuterInfo":{"properties":{"outer_id":{"maxLength":64,"minLength":1,"type":"string"},"provider":{"maxLength":32,"minLength":2,"type":"string"}},"required":["provider","outer_id"],"type":"object"},"Referer":{"properties":{"id":{"type":["string","null"]},"title":{"type":["string","null"]},"url":{"type":["string","null"]}},"type":"object"},"RelatedMeta":{"properties":{"abbreviations":{"items":{"$ref":"#/$defs/Abbreviation"},"type":["array","null"]},"chats":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]},"classifications":{"items":{"$ref":"#/$defs/Classification"},"type":["array","null"]},"docs":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]},"images":{"items":{"$ref":"#/$defs/BaikeImage"},"maxItems":10,"type":["array","null"]},"links":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]},"oncalls":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]},"users":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]}},"type":"object"},"Term":{"properties":{"display_status":{"anyOf":[{"$ref":"#/$defs/DisplayStatus"},{"type":"null"}]},"key":{"type":"string"}},"required":["key"],"type":"object"}},"properties":{"aliases":{"items":{"$ref":"#/$defs/Term"},"maxItems":10,"type":["array","null"]},"description":{"maxLength":5000,"type":["string","null"]},"main_keys":{"items":{"$ref":"#/$defs/Term"},"maxItems":1,"type":"array"},"outer_info":{"anyOf":[{"$ref":"#/$defs/OuterInfo"},{"type":"null"}]},"related_meta":{"anyOf":[{"$ref":"#/$defs/RelatedMeta"},{"type":"null"}]},"rich_text":{"maxLength":5000,"type":["string","null"]}},"required":["main_keys"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -384,6 +387,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ExtractEntityRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"entity_word":[{"aliases":["Lingo"],"name":"飞书词典"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"text":{"maxLength":128,"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -529,6 +535,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetEntityRequest {
         response_example: Some(
             r#"{"entity":{"aliases":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"词典"}],"create_time":"1627540853","description":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","id":"enterprise_402***21","main_keys":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"outer_info":{"outer_id":"client_6539***98d","provider":"星云"},"related_meta":{"abbreviations":[{"id":"enterprise_44***90"},{"id":"enterprise_703481***374354564"},{"id":"enterprise_703659***3106796547"}],"chats":[{"id":"oc_c13831833e***c92c52befa759ea4806"},{"id":"oc_c8161c910996****127e73b10233b295"}],"classifications":[{"father_id":"7049606926****37777","id":"7049606926****37761"}],"docs":[{"title":"猜你想问 / FAQs","url":"https://bytedance.feishu.cn/wiki/wikcnZ8Lq4f9DMCDOtdcIzCUjAh"},{"title":"快速了解飞书文档 | Introducing Feishu Docs","url":"https://bytedance.feishu.cn/docs/doccnxlVCCFjMsJE15I7PLAjIWc"}],"images":[{"token":"boxbcEcmKi***GHvgqWTpvdc7jc"}],"links":[{"title":"飞书官网","url":"https://feishu.cn"}],"oncalls":[{"id":"7023689049445****34"},{"id":"702406378756***0850"}],"users":[{"id":"ou_30b07b63089****518789914dac63d36","title":"负责人"},{"id":"ou_b292c0d285c****4639fa4501e80c36a","title":""}]},"rich_text":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","statistics":{"dislike_count":20,"like_count":100},"update_time":"1627541853"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -620,6 +627,9 @@ impl ::feishu_runtime::codegen::ApiRequest for HighlightEntityRequest {
         ],
         response_example: Some(
             r#"{"phrases":[{"entity_ids":["enterprise_348***84"],"name":"词典","span":{"end":2,"start":0}}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"text":{"maxLength":1000,"minLength":1,"type":"string"}},"required":["text"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -772,6 +782,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListEntityRequest {
         response_example: Some(
             r#"{"entities":[{"aliases":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"词典"}],"create_time":"1627540853","description":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","id":"enterprise_402***21","main_keys":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"outer_info":{"outer_id":"client_6539i3498d","provider":"星云"},"related_meta":{"abbreviations":[{"id":"enterprise_445***0"},{"id":"enterprise_70348***3374354564"},{"id":"enterprise_7036***993106796547"}],"chats":[{"id":"oc_c13831833e****92c52befa759ea4806"},{"id":"oc_c8161c9109****24127e73b10233b295"}],"classifications":[{"father_id":"7049606926****37777","id":"7049606926****37761"}],"docs":[{"title":"猜你想问 / FAQs","url":"https://bytedance.feishu.cn/wiki/wikcnZ8Lq4f9DMCDOtdcIzCUjAh"},{"title":"快速了解飞书文档 | Introducing Feishu Docs","url":"https://bytedance.feishu.cn/docs/doccnxlVCCFjMsJE15I7PLAjIWc"}],"images":[{"token":"boxbcEcmKi***HvgqWTpvdc7jc"}],"links":[{"title":"飞书官网","url":"https://feishu.cn"}],"oncalls":[{"id":"7023689049445548034"},{"id":"7024063787****10850"}],"users":[{"id":"ou_30b07b6****ea46518789914dac63d36","title":"负责人"},{"id":"ou_b292c0d2****4754639fa4501e80c36a","title":""}]},"rich_text":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","statistics":{"dislike_count":20,"like_count":100},"update_time":"1627541853"}],"page_token":"b152fa6e6f62a291019a04c3a93f365****641910506ff15ff4cad6534e087cb4ed8fa2c"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -885,6 +896,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MatchEntityRequest {
         ],
         response_example: Some(
             r#"{"results":[{"entity_id":"enterprise_34***584","type":0}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"word":{"maxLength":100,"minLength":1,"type":"string"}},"required":["word"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -1033,6 +1047,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchEntityRequest {
         response_example: Some(
             r#"{"entities":[{"aliases":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"词典"}],"create_time":"1627540853","creator":"ou_dc5227a2bdb*******b61e0b5aff99fe5","description":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","id":"enterprise_402***21","main_keys":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"outer_info":{"outer_id":"client_6539***98d","provider":"星云"},"related_meta":{"abbreviations":[{"id":"enterprise_445**90"},{"id":"enterprise_70348****374354564"},{"id":"enterprise_7036***993106796547"}],"chats":[{"id":"oc_c13831833****c92c52befa759ea4806"},{"id":"oc_c8161c910****a24127e73b10233b295"}],"classifications":[{"father_id":"704960692670****777","id":"704960692670****761"}],"docs":[{"title":"猜你想问 / FAQs","url":"https://bytedance.feishu.cn/wiki/wikcnZ8Lq4f9DMCDOtdcIzCUjAh"},{"title":"快速了解飞书文档 | Introducing Feishu Docs","url":"https://bytedance.feishu.cn/docs/doccnxlVCCFjMsJE15I7PLAjIWc"}],"images":[{"token":"boxbcEcmKi****HvgqWTpvdc7jc"}],"links":[{"title":"飞书官网","url":"https://feishu.cn"}],"oncalls":[{"id":"7023689049****48034"},{"id":"7024063787****10850"}],"users":[{"id":"ou_30b07b63089****518789914dac63d36","title":"负责人"},{"id":"ou_b292c0d285c****4639fa4501e80c36a","title":""}]},"rich_text":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","source":3,"statistics":{"dislike_count":20,"like_count":100},"update_time":"1627541853","updater":"ou_dc5227a2bdb*******b61e0b5aff99fe5"}],"page_token":"b152fa6e6f62a291019a04c3a93f36****c641910506ff15ff4cad6534e087cb4ed8fa2c"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ClassificationFilter":{"properties":{"exclude":{"items":{"type":"string"},"type":["array","null"]},"include":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}},"properties":{"classification_filter":{"anyOf":[{"$ref":"#/$defs/ClassificationFilter"},{"type":"null"}]},"creators":{"items":{"type":"string"},"type":["array","null"]},"query":{"maxLength":100,"minLength":1,"type":["string","null"]},"sources":{"items":{"format":"int64","type":"integer"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -1165,6 +1182,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateEntityRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"entity":{"aliases":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"词典"}],"create_time":"1627540853","description":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","id":"enterprise_40217521","main_keys":[{"display_status":{"allow_highlight":true,"allow_search":true},"key":"飞书词典"}],"outer_info":{"outer_id":"client_653****98d","provider":"星云"},"related_meta":{"abbreviations":[{"id":"enterprise_44***90"},{"id":"enterprise_7034***93374354564"},{"id":"enterprise_7036****93106796547"}],"chats":[{"id":"oc_c1383183****8c92c52befa759ea4806"},{"id":"oc_c8161c91****6a24127e73b10233b295"}],"classifications":[{"father_id":"704960692****837777","id":"7049606926****37761"}],"docs":[{"title":"猜你想问 / FAQs","url":"https://bytedance.feishu.cn/wiki/wikcnZ8Lq4f9DMCDOtdcIzCUjAh"},{"title":"快速了解飞书文档 | Introducing Feishu Docs","url":"https://bytedance.feishu.cn/docs/doccnxlVCCFjMsJE15I7PLAjIWc"}],"images":[{"token":"boxbcEcmK****GHvgqWTpvdc7jc"}],"links":[{"title":"飞书官网","url":"https://feishu.cn"}],"oncalls":[{"id":"702368904****548034"},{"id":"7024063****60910850"}],"users":[{"id":"ou_30b07b63089****6518789914dac63d36","title":"负责人"},{"id":"ou_b292c0d285c****4639fa4501e80c36a","title":""}]},"rich_text":"词典是飞书提供的一款知识管理工具，通过飞书词典可以帮助企业将分散的知识信息进行聚合，并通过UGC的方式，促进企业知识的保鲜和流通","statistics":{"dislike_count":20,"like_count":100},"update_time":"1627541853"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Abbreviation":{"properties":{"id":{"type":["string","null"]}},"type":"object"},"BaikeImage":{"properties":{"token":{"type":"string"}},"required":["token"],"type":"object"},"Classification":{"properties":{"father_id":{"type":["string","null"]},"id":{"type":"string"},"name":{"type":["string","null"]}},"required":["id"],"type":"object"},"DisplayStatus":{"properties":{"allow_highlight":{"type":"boolean"},"allow_search":{"type":"boolean"}},"required":["allow_highlight","allow_search"],"type":"object"},"OuterInfo":{"properties":{"outer_id":{"maxLength":64,"minLength":1,"type":"string"},"provider":{"maxLength":32,"minLength":2,"type":"string"}},"required":["provider","outer_id"],"type":"object"},"Referer":{"properties":{"id":{"type":["string","null"]},"title":{"type":["string","null"]},"url":{"type":["string","null"]}},"type":"object"},"RelatedMeta":{"properties":{"abbreviations":{"items":{"$ref":"#/$defs/Abbreviation"},"type":["array","null"]},"chats":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]},"classifications":{"items":{"$ref":"#/$defs/Classification"},"type":["array","null"]},"docs":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]},"images":{"items":{"$ref":"#/$defs/BaikeImage"},"maxItems":10,"type":["array","null"]},"links":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]},"oncalls":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]},"users":{"items":{"$ref":"#/$defs/Referer"},"type":["array","null"]}},"type":"object"},"Term":{"properties":{"display_status":{"anyOf":[{"$ref":"#/$defs/DisplayStatus"},{"type":"null"}]},"key":{"type":"string"}},"required":["key"],"type":"object"}},"properties":{"aliases":{"items":{"$ref":"#/$defs/Term"},"maxItems":10,"type":["array","null"]},"description":{"maxLength":5000,"type":["string","null"]},"main_keys":{"items":{"$ref":"#/$defs/Term"},"maxItems":1,"type":"array"},"outer_info":{"anyOf":[{"$ref":"#/$defs/OuterInfo"},{"type":"null"}]},"related_meta":{"anyOf":[{"$ref":"#/$defs/RelatedMeta"},{"type":"null"}]},"rich_text":{"maxLength":5000,"type":["string","null"]}},"required":["main_keys"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

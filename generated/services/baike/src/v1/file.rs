@@ -115,6 +115,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadFileRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -198,6 +199,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFileRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"file_token":"boxbcEcmKiD****vgqWTpvdc7jc"}"#),
+        body_schema: Some(
+            r#"{"properties":{"name":{"maxLength":100,"minLength":1,"type":"string"}},"required":["name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -391,6 +391,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CopyAppRequest {
         response_example: Some(
             r#"{"app":{"app_token":"S404b*****e9PQsYDWYcNryFn0g","folder_token":"fldbco*****CIMltVc","name":"一篇新的多维表格","time_zone":"","url":"https://example.feishu.cn/base/S404b*****e9PQsYDWYcNryFn0g"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"folder_token":{"type":["string","null"]},"name":{"type":["string","null"]},"time_zone":{"type":["string","null"]},"without_content":{"type":["boolean","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -724,6 +727,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRequest {
         response_example: Some(
             r#"{"app":{"app_token":"S404b*****e9PQsYDWYcNryFn0g","default_table_id":"tbl********oumSQ","folder_token":"fldcnqquW1svRIYVT2Np6Iabcef","name":"一篇新的多维表格","url":"https://example.feishu.cn/base/S404b*****e9PQsYDWYcNryFn0g"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"folder_token":{"type":["string","null"]},"name":{"type":["string","null"]},"time_zone":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -1025,6 +1031,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppRequest {
         response_example: Some(
             r#"{"app":{"advance_version":"v1","app_token":"appbcbWCzen6D8dezhoCH2RpMAh","formula_type":1,"is_advanced":false,"name":"mybase","revision":1,"time_zone":"Asia/Beijing"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1199,6 +1206,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"app":{"app_token":"appbcbWCzen6D8dezhoCH2RpMAh","is_advanced":true,"name":"新的多维表格名字"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"is_advanced":{"type":["boolean","null"]},"name":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

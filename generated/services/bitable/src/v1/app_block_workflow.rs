@@ -256,6 +256,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppBlockWorkflowRequest {
         response_example: Some(
             r#"{"workflows":[{"status":"Enable","title":"工作流","workflow_id":"12412312421312"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

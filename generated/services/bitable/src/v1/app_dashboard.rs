@@ -577,6 +577,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CopyAppDashboardRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"name":{"type":"string"}},"required":["name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -1025,6 +1028,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppDashboardRequest {
         response_example: Some(
             r#"{"dashboards":[{"block_id":"blknkqrP3RqUkcAW","name":"仪表盘1"}],"has_more":false,"page_token":"blknkqrP3RqUkcAW"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -405,6 +405,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateAppRoleMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AppRoleMemberId":{"properties":{"id":{"type":"string"},"type":{"type":["string","null"]}},"required":["id"],"type":"object"}},"properties":{"member_list":{"items":{"$ref":"#/$defs/AppRoleMemberId"},"maxItems":100,"type":"array"}},"required":["member_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -595,6 +598,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteAppRoleMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AppRoleMemberId":{"properties":{"id":{"type":"string"},"type":{"type":["string","null"]}},"required":["id"],"type":"object"}},"properties":{"member_list":{"items":{"$ref":"#/$defs/AppRoleMemberId"},"maxItems":100,"type":"array"}},"required":["member_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -814,6 +820,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRoleMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"member_id":{"type":"string"}},"required":["member_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -1037,6 +1046,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppRoleMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -1295,6 +1305,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppRoleMemberRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"member_en_name":"Min Zhang","member_name":"张敏","member_type":"user","open_id":"ou_7dab8a3d3cdcc9da365777c7ad5abcef","union_id":"on_7dab8a3d3cdcc9da365777c7ad5abcef","user_id":"13e4beac"},{"chat_id":"oc_a0553eda9014c201e6969b478895c230","member_en_name":"design-chat","member_name":"design-chat","member_type":"chat"},{"department_id":"h121921","member_en_name":"design-center","member_name":"design-center","member_type":"department","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0","total":3}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

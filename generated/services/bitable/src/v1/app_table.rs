@@ -717,6 +717,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateAppTableRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"table_ids":["tblIovTTN2eIW2hn"]}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AllowedEditModes":{"properties":{"manual":{"type":["boolean","null"]},"scan":{"type":["boolean","null"]}},"type":"object"},"AppFieldPropertyAutoSerial":{"properties":{"options":{"items":{"$ref":"#/$defs/AppFieldPropertyAutoSerialOptions"},"type":["array","null"]},"type":{"type":"string"}},"required":["type"],"type":"object"},"AppFieldPropertyAutoSerialOptions":{"properties":{"type":{"type":"string"},"value":{"type":"string"}},"required":["type","value"],"type":"object"},"AppFieldPropertyLocation":{"properties":{"input_type":{"type":"string"}},"required":["input_type"],"type":"object"},"AppTableCreateHeader":{"properties":{"description":{"anyOf":[{"$ref":"#/$defs/AppTableFieldDescription"},{"type":"null"}]},"field_name":{"type":"string"},"property":{"anyOf":[{"$ref":"#/$defs/AppTableFieldProperty"},{"type":"null"}]},"type":{"format":"int64","type":"integer"},"ui_type":{"type":["string","null"]}},"required":["field_name","type"],"type":"object"},"AppTableFieldDescription":{"properties":{"disable_sync":{"type":["boolean","null"]},"text":{"type":["string","null"]}},"type":"object"},"AppTableFieldProperty":{"properties":{"allowed_edit_modes":{"anyOf":[{"$ref":"#/$defs/AllowedEditModes"},{"type":"null"}]},"auto_fill":{"type":["boolean","null"]},"auto_serial":{"anyOf":[{"$ref":"#/$defs/AppFieldPropertyAutoSerial"},{"type":"null"}]},"back_field_name":{"type":["string","null"]},"currency_code":{"type":["string","null"]},"date_formatter":{"type":["string","null"]},"formatter":{"type":["string","null"]},"formula_expression":{"type":["string","null"]},"location":{"anyOf":[{"$ref":"#/$defs/AppFieldPropertyLocation"},{"type":"null"}]},"max":{"type":["number","null"]},"min":{"type":["number","null"]},"multiple":{"type":["boolean","null"]},"options":{"items":{"$ref":"#/$defs/AppTableFieldPropertyOption"},"type":["array","null"]},"range_customize":{"type":["boolean","null"]},"rating":{"anyOf":[{"$ref":"#/$defs/Rating"},{"type":"null"}]},"table_id":{"type":["string","null"]},"table_name":{"type":["string","null"]}},"type":"object"},"AppTableFieldPropertyOption":{"properties":{"color":{"format":"int64","maximum":54.0,"minimum":0.0,"type":["integer","null"]},"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"Rating":{"properties":{"symbol":{"type":["string","null"]}},"type":"object"},"ReqTable":{"properties":{"default_view_name":{"type":["string","null"]},"fields":{"items":{"$ref":"#/$defs/AppTableCreateHeader"},"maxItems":300,"minItems":1,"type":["array","null"]},"name":{"maxLength":100,"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"tables":{"items":{"$ref":"#/$defs/ReqTable"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1067,6 +1070,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteAppTableRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"table_ids":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1403,6 +1409,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppTableRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"default_view_id":"vewUuKOz2R","field_id_list":["fldhr2hBEA"],"table_id":"tblDBTWm6Es84d8c"}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"AllowedEditModes":{"properties":{"manual":{"type":["boolean","null"]},"scan":{"type":["boolean","null"]}},"type":"object"},"AppFieldPropertyAutoSerial":{"properties":{"options":{"items":{"$ref":"#/$defs/AppFieldPropertyAutoSerialOptions"},"type":["array","null"]},"type":{"type":"string"}},"required":["type"],"type":"object"},"AppFieldPropertyAutoSerialOptions":{"properties":{"type":{"type":"string"},"value":{"type":"string"}},"required":["type","value"],"type":"object"},"AppFieldPropertyLocation":{"properties":{"input_type":{"type":"string"}},"required":["input_type"],"type":"object"},"AppTableCreateHeader":{"properties":{"description":{"anyOf":[{"$ref":"#/$defs/AppTableFieldDescription"},{"type":"null"}]},"field_name":{"type":"string"},"property":{"anyOf":[{"$ref":"#/$defs/AppTableFieldProperty"},{"type":"null"}]},"type":{"format":"int64","type":"integer"},"ui_type":{"type":["string","null"]}},"required":["field_name","type"],"type":"object"},"AppTableFieldDescription":{"properties":{"disable_sync":{"type":["boolean","null"]},"text":{"type":["string","null"]}},"type":"object"},"AppTableFieldProperty":{"properties":{"allowed_edit_modes":{"anyOf":[{"$ref":"#/$defs/AllowedEditModes"},{"type":"null"}]},"auto_fill":{"type":["boolean","null"]},"auto_serial":{"anyOf":[{"$ref":"#/$defs/AppFieldPropertyAutoSerial"},{"type":"null"}]},"back_field_name":{"type":["string","null"]},"currency_code":{"type":["string","null"]},"date_formatter":{"type":["string","null"]},"formatter":{"type":["string","null"]},"formula_expression":{"type":["string","null"]},"location":{"anyOf":[{"$ref":"#/$defs/AppFieldPropertyLocation"},{"type":"null"}]},"max":{"type":["number","null"]},"min":{"type":["number","null"]},"multiple":{"type":["boolean","null"]},"options":{"items":{"$ref":"#/$defs/AppTableFieldPropertyOption"},"type":["array","null"]},"range_customize":{"type":["boolean","null"]},"rating":{"anyOf":[{"$ref":"#/$defs/Rating"},{"type":"null"}]},"table_id":{"type":["string","null"]},"table_name":{"type":["string","null"]}},"type":"object"},"AppTableFieldPropertyOption":{"properties":{"color":{"format":"int64","maximum":54.0,"minimum":0.0,"type":["integer","null"]},"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"Rating":{"properties":{"symbol":{"type":["string","null"]}},"type":"object"},"ReqTable":{"properties":{"default_view_name":{"type":["string","null"]},"fields":{"items":{"$ref":"#/$defs/AppTableCreateHeader"},"maxItems":300,"minItems":1,"type":["array","null"]},"name":{"maxLength":100,"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"table":{"anyOf":[{"$ref":"#/$defs/ReqTable"},{"type":"null"}]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -1752,6 +1761,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppTableRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -2122,6 +2132,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppTableRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"name":"数据表1","revision":1,"table_id":"tblKz5D60T4JlfcT"}],"page_token":"tblKz5D60T4JlfcT","total":1}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -2312,6 +2323,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"name":"新的数据表名称"}"#),
+        body_schema: Some(
+            r#"{"properties":{"name":{"maxLength":100,"minLength":1,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

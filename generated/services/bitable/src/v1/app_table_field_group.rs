@@ -327,6 +327,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppTableFieldGroupRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"FieldGroup":{"properties":{"children":{"items":{"$ref":"#/$defs/FieldGroupChild"},"maxItems":300,"minItems":1,"type":"array"},"description":{"maxLength":2000,"minLength":0,"type":["string","null"]},"id":{"type":["string","null"]},"name":{"maxLength":100,"minLength":1,"type":"string"}},"required":["name","children"],"type":"object"},"FieldGroupChild":{"properties":{"id":{"type":"string"},"type":{"type":"string"}},"required":["type","id"],"type":"object"}},"properties":{"field_groups":{"items":{"$ref":"#/$defs/FieldGroup"},"maxItems":300,"minItems":1,"type":"array"}},"required":["field_groups"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

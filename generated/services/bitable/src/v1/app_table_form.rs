@@ -613,6 +613,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppTableFormRequest {
         response_example: Some(
             r#"{"form":{"description":"请详细描述开发中遇到的问题，并附上问题截图","name":"文档问题反馈","shared":true,"shared_limit":"tenant_editable","shared_url":"https://example.feishu.cn/share/base/shrcnCy1KAlpahNotmhRn1abcde","submit_limit_once":true}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -1015,6 +1016,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableFormRequest {
         response_example: Some(
             r#"{"form":{"description":"表单描述","name":"表单","shared":true,"shared_limit":"tenant_editable","shared_url":"https://example.feishu.cn/share/base/shrcnCy1KAlpahNotmhRn1abcde","submit_limit_once":true}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"name":{"type":["string","null"]},"shared":{"type":["boolean","null"]},"shared_limit":{"type":["string","null"]},"submit_limit_once":{"type":["boolean","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -1296,6 +1300,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpgradeAppTableFormRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{"form":{"id":"vew6oMbAa4"}}"#),
+        body_schema: Some(
+            r#"{"properties":{"display_mode":{"type":"string"},"form_name":{"maxLength":100,"minLength":1,"type":"string"}},"required":["form_name","display_mode"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

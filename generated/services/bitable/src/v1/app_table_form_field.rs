@@ -580,6 +580,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppTableFormFieldRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"description":"请概述该任务","field_id":"fldjX7dUj5","required":true,"title":"任务名称","visible":true}],"page_token":"fld1lAbHh7","total":1}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -1017,6 +1018,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableFormFieldRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"fields":{"description":"这是一个开放性问题","pre_field_id":"fld1241a13b","required":true,"rich_description":[{"link":"https://open.larkoffice.com/","segment_type":"text","text":"这是一个开放性问题"}],"title":"请选择你更倾向的方案","visible":true}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"AppRichDescriptionSegment":{"properties":{"link":{"maxLength":1000,"minLength":1,"type":["string","null"]},"segment_type":{"type":["string","null"]},"text":{"maxLength":1000,"minLength":1,"type":"string"}},"required":["text"],"type":"object"}},"properties":{"description":{"type":["string","null"]},"pre_field_id":{"type":["string","null"]},"required":{"type":["boolean","null"]},"rich_description":{"items":{"$ref":"#/$defs/AppRichDescriptionSegment"},"maxItems":500,"minItems":1,"type":["array","null"]},"title":{"type":["string","null"]},"visible":{"type":["boolean","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -1262,6 +1262,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateAppTableRecordRequest 
         response_example: Some(
             r#"{"records":[{"fields":{"任务名称":"维护客户关系","创建日期":1674206443000,"截止日期":1674206443000},"id":"recusyQbB0fVL5","record_id":"recusyQbB0fVL5"},{"fields":{"任务名称":"跟进与谈判","创建日期":1674206443000,"截止日期":1674206443000},"id":"recusyQbB0CJjX","record_id":"recusyQbB0CJjX"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"AppTableRecord":{"properties":{"created_by":{"anyOf":[{"$ref":"#/$defs/Person"},{"type":"null"}]},"created_time":{"format":"int64","type":["integer","null"]},"fields":{"additionalProperties":{},"type":"object"},"last_modified_by":{"anyOf":[{"$ref":"#/$defs/Person"},{"type":"null"}]},"last_modified_time":{"format":"int64","type":["integer","null"]},"record_id":{"type":["string","null"]},"record_url":{"type":["string","null"]},"shared_url":{"type":["string","null"]}},"required":["fields"],"type":"object"},"Person":{"properties":{"avatar_url":{"type":["string","null"]},"email":{"type":["string","null"]},"en_name":{"type":["string","null"]},"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}},"properties":{"records":{"items":{"$ref":"#/$defs/AppTableRecord"},"type":"array"}},"required":["records"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -1636,6 +1639,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteAppTableRecordRequest 
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"records":[{"deleted":true,"record_id":"recpCsf4ME"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"records":{"items":{"type":"string"},"type":"array"}},"required":["records"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -2084,6 +2090,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetAppTableRecordRequest {
         response_example: Some(
             r#"{"absent_record_ids":["rec111111"],"forbidden_record_ids":["recyOaMB2F"],"records":[{"created_by":{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/06d568cb-f464-4c2e-bd03-76512c545c5j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"","en_name":"Min Zhang","id":"ou_92945f86a98bba075174776959c90eda","name":"张敏"},"created_time":1691049973000,"fields":{"人员":[{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/b2-7619-4b8a-b27b-c72d90b06a2j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"minzhang.leben@bytedance.com","en_name":"Min Zhang","id":"ou_2910013f1e6456f16a0ce75ede950a0a","name":"张敏"},{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/v2_q86-fcb6-4f18-85c7-87ca8881e50j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"minzhang.00@bytedance.com","en_name":"Min Zhang","id":"ou_e04138c9633dd0d2ea166d79f548ab5d","name":"张敏"}],"修改人":[{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/06d568cb-f464-4c2e-bd03-76512c545c5j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"","en_name":"Min Zhang","id":"ou_92945f86a98bba075174776959c90eda","name":"张敏"}],"创建人":[{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/06d568cb-f464-4c2e-bd03-76512c545c5j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"","en_name":"Min Zhang","id":"ou_92945f86a98bba075174776959c90eda","name":"张敏"}],"创建时间":1691049973000,"单向关联":{"link_record_ids":["recnVYsuqV"]},"单选":"选项1","双向关联":{"link_record_ids":["recqLvMaXT","recrdld32q"]},"地理位置":{"address":"东长安街","adname":"东城区","cityname":"北京市","full_address":"天安门广场，北京市东城区东长安街","location":"116.397755,39.903179","name":"天安门广场","pname":"北京市"},"复选框":true,"多行文本":[{"text":"多行文本内容1","type":"text"},{"mentionNotify":false,"mentionType":"User","name":"张敏","text":"@张敏","token":"ou_2910013f1e6456f16a0ce75ede950a0a","type":"mention"}],"多选":["选项1","选项2"],"数字":2323.2323,"日期":1690992000000,"最后更新时间":1702455191000,"条码":[{"text":"123","type":"text"}],"电话号码":"131xxxx6666","群组":[{"avatar_url":"https://internal-api-lark-file.feishu-boe.cn/static-resource/v1/v2_c8d2cd50-ba29-476f-b7f1-5b5917cb18ej~?image_size=72x72&cut_type=&quality=&format=jpeg&sticker_format=.webp","id":"oc_cd07f55f14d6f4a4f1b51504e7e97f48","name":"武侠聊天组"}],"自动编号":"17","评分":3,"货币":1,"超链接":{"link":"https://bitable.feishu.cn","text":"飞书多维表格官网"},"进度":0.66,"附件":[{"file_token":"Vl3FbVkvnowlgpxpqsAbBrtFcrd","name":"飞书.jpeg","size":32975,"tmp_url":"https://open.feishu.cn/open-apis/drive/v1/medias/batch_get_tmp_download_url?file_tokens=Vl3FbVk11owlgpxpqsAbBrtFcrd&extra=%7B%22bitablePerm%22%3A%7B%22tableId%22%3A%22tblBJyX6jZteblYv%22%2C%22rev%22%3A90%7D%7D","type":"image/jpeg","url":"https://open.feishu.cn/open-apis/drive/v1/medias/Vl3FbVk11owlgpxpqsAbBrtFcrd/download?extra=%7B%22bitablePerm%22%3A%7B%22tableId%22%3A%22tblBJyX6jZteblYv%22%2C%22rev%22%3A90%7D%7D"}]},"last_modified_by":{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/06d568cb-f464-4c2e-bd03-76512c545c5j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"","en_name":"Min Zhang","id":"ou_92945f86a98bba075174776959c90eda","name":"张敏"},"last_modified_time":1702455191000,"record_id":"recyOaMB2F","shared_url":"https://example.feishu.cn/record/KBcNrNtpWePAlscCvdmb6ZcSc5b"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"automatic_fields":{"type":["boolean","null"]},"record_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"user_id_type":{"type":["string","null"]},"with_shared_url":{"type":["boolean","null"]}},"required":["record_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -2517,6 +2526,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateAppTableRecordRequest 
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"records":[{"fields":{"人员":[{"id":"ou_2910013f1e6456f16a0ce75ede950a0a"},{"id":"ou_e04138c9633dd0d2ea166d79f548ab5d"}],"单向关联":["recHTLvO7x","recbS8zb2m"],"单选":"选项3","双向关联":["recHTLvO7x","recbS8zb2m"],"地理位置":"116.397755,39.903179","复选框":true,"多行文本":"多行文本内容","多选":["选项1","选项2"],"数字":100,"日期":1674206443000,"条码":"qawqe","电话号码":"13026162666","索引":"索引列多行文本类型","群组":[{"id":"oc_cd07f55f14d6f4a4f1b51504e7e97f48"}],"评分":3,"货币":3,"超链接":{"link":"https://www.feishu.cn/product/base","text":"飞书多维表格官网"},"进度":0.25,"附件":[{"file_token":"Vl3FbVkvnowlgpxpqsAbBrtFcrd"}]},"id":"reclAqylTN","record_id":"reclAqylTN"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"AppTableRecord":{"properties":{"created_by":{"anyOf":[{"$ref":"#/$defs/Person"},{"type":"null"}]},"created_time":{"format":"int64","type":["integer","null"]},"fields":{"additionalProperties":{},"type":"object"},"last_modified_by":{"anyOf":[{"$ref":"#/$defs/Person"},{"type":"null"}]},"last_modified_time":{"format":"int64","type":["integer","null"]},"record_id":{"type":["string","null"]},"record_url":{"type":["string","null"]},"shared_url":{"type":["string","null"]}},"required":["fields"],"type":"object"},"Person":{"properties":{"avatar_url":{"type":["string","null"]},"email":{"type":["string","null"]},"en_name":{"type":["string","null"]},"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}},"properties":{"records":{"items":{"$ref":"#/$defs/AppTableRecord"},"type":"array"}},"required":["records"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -3009,6 +3021,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppTableRecordRequest {
         response_example: Some(
             r#"{"record":{"fields":{"任务名称":"维护客户关系","创建日期":1674206443000,"截止日期":1674206443000},"id":"recusutYZm4ulo","record_id":"recusutYZm4ulo"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"fields":{"additionalProperties":{},"type":"object"}},"required":["fields"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -3387,6 +3402,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppTableRecordRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{"deleted":true,"record_id":"recpCsf4ME"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -3808,6 +3824,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppTableRecordRequest {
         response_example: Some(
             r#"{"record":{"fields":{"人力耗时":64,"人力评估":"8","任务执行人":[{"email":"huangpaopao@feishu.cn","en_name":"Paopao Huang","id":"ou_5fb00e0112212cc7012fe3a697336989","name":"黄泡泡"}],"任务描述":"我是最大的功能开发🥕","任务附件":[{"file_token":"boxcnkQWfV4XbHwzDngmezMGzXe","name":"2.gif","size":10250625,"tmp_url":"https://open.feishu.cn/open-apis/drive/v1/medias/batch_get_tmp_download_url?file_tokens=boxcnkQWfV4XbHwzDngmezMGzXe","type":"image/gif","url":"https://open.feishu.cn/open-apis/drive/v1/medias/boxcnkQWfV4XbHwzDngmezMGzXe/download"}],"单向关联":[{"record_ids":["recl1IWVnB"],"table_id":"tbltAvx3DYBw7PVj","text":"第一行","type":"text"}],"双向关联":[{"record_ids":["recl1IWVnB","recrJk7SXT"],"table_id":"tbltAvx3DYBw7PVj","text":"第一行,第二行","type":"text"}],"多行文本":[{"text":"hello","type":"text"},{"mentionNotify":false,"mentionType":"User","name":"test","text":"@test","token":"ou_sfsdfsdfsdfsdfdsfsdfdsf","type":"mention"},{"link":"https://test-sasdfsfsd.feishu-boe.cn/base/basbcq2aFvW8nFJpfOXa1111111","mentionType":"Bitable","text":"未命名多维表格","token":"basbcq2aFvW8nFJpfOXalx57ffb","type":"mention"},{"link":"https://www.baidu.com/","text":"测试链接标题","type":"url"}],"对应 OKR":[{"text":"新功能评审","type":"text"}],"截止日期":1612108800000,"文档地址":{"link":"https://example.feishu.cn/drive/home/","text":"文档备份"},"是否完成":false,"状态":"开发中","相关部门":["研发"]},"record_id":"recn0hoyXL","record_url":"https://example.feishu.cn/record/1sfvuxxxxxxxxxxxxxKdupE5Q"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -4392,6 +4409,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppTableRecordRequest {
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -4936,6 +4954,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchAppTableRecordRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"created_by":{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/06d568cb-f464-4c2e-bd03-76512c545c5j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"","en_name":"测试1","id":"ou_92945f86a98bba075174776959c90eda","name":"测试1"},"created_time":1691049973000,"fields":{"人员":[{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/b2-7619-4b8a-b27b-c72d90b06a2j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"zhangsan.leben@bytedance.com","en_name":"ZhangSan","id":"ou_2910013f1e6456f16a0ce75ede950a0a","name":"张三"},{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/v2_q86-fcb6-4f18-85c7-87ca8881e50j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"lisi.00@bytedance.com","en_name":"LiSi","id":"ou_e04138c9633dd0d2ea166d79f548ab5d","name":"李四"}],"修改人":[{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/06d568cb-f464-4c2e-bd03-76512c545c5j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"","en_name":"测试1","id":"ou_92945f86a98bba075174776959c90eda","name":"测试1"}],"创建人":[{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/06d568cb-f464-4c2e-bd03-76512c545c5j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"","en_name":"测试1","id":"ou_92945f86a98bba075174776959c90eda","name":"测试1"}],"创建时间":1691049973000,"单向关联":{"link_record_ids":["recnVYsuqV"]},"单选":"选项1","双向关联":{"link_record_ids":["recqLvMaXT","recrdld32q"]},"地理位置":{"address":"东长安街","adname":"东城区","cityname":"北京市","full_address":"天安门广场，北京市东城区东长安街","location":"116.397755,39.903179","name":"天安门广场","pname":"北京市"},"复选框":true,"多行文本":[{"text":"多行文本内容1","type":"text"},{"mentionNotify":false,"mentionType":"User","name":"张三","text":"@张三","token":"ou_2910013f1e6456f16a0ce75ede950a0a","type":"mention"}],"多选":["选项1","选项2"],"数字":2323.2323,"日期":1690992000000,"最后更新时间":1702455191000,"条码":[{"text":"123","type":"text"}],"电话号码":"131xxxx6666","群组":[{"avatar_url":"https://internal-api-lark-file.feishu-boe.cn/static-resource/v1/v2_c8d2cd50-ba29-476f-b7f1-5b5917cb18ej~?image_size=72x72&cut_type=&quality=&format=jpeg&sticker_format=.webp","id":"oc_cd07f55f14d6f4a4f1b51504e7e97f48","name":"武侠聊天组"}],"自动编号":"17","评分":3,"货币":1,"超链接":{"link":"https://bitable.feishu.cn","text":"飞书多维表格官网"},"进度":0.66,"附件":[{"file_token":"Vl3FbVkvnowlgpxpqsAbBrtFcrd","name":"飞书.jpeg","size":32975,"tmp_url":"https://open.feishu.cn/open-apis/drive/v1/medias/batch_get_tmp_download_url?file_tokens=Vl3FbVk11owlgpxpqsAbBrtFcrd&extra=%7B%22bitablePerm%22%3A%7B%22tableId%22%3A%22tblBJyX6jZteblYv%22%2C%22rev%22%3A90%7D%7D","type":"image/jpeg","url":"https://open.feishu.cn/open-apis/drive/v1/medias/Vl3FbVk11owlgpxpqsAbBrtFcrd/download?extra=%7B%22bitablePerm%22%3A%7B%22tableId%22%3A%22tblBJyX6jZteblYv%22%2C%22rev%22%3A90%7D%7D"}]},"last_modified_by":{"avatar_url":"https://internal-api-lark-file.feishu.cn/static-resource/v1/06d568cb-f464-4c2e-bd03-76512c545c5j~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","email":"","en_name":"测试1","id":"ou_92945f86a98bba075174776959c90eda","name":"测试1"},"last_modified_time":1702455191000,"record_id":"recyOaMB2F"}],"total":1}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Condition":{"properties":{"field_name":{"maxLength":1000,"minLength":0,"type":"string"},"operator":{"type":"string"},"value":{"items":{"type":"string"},"maxItems":10,"minItems":0,"type":["array","null"]}},"required":["field_name","operator"],"type":"object"},"FilterInfo":{"properties":{"conditions":{"items":{"$ref":"#/$defs/Condition"},"maxItems":50,"minItems":0,"type":["array","null"]},"conjunction":{"type":["string","null"]}},"type":"object"},"Sort":{"properties":{"desc":{"type":["boolean","null"]},"field_name":{"maxLength":1000,"minLength":0,"type":["string","null"]}},"type":"object"}},"properties":{"automatic_fields":{"type":["boolean","null"]},"field_names":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":["array","null"]},"filter":{"anyOf":[{"$ref":"#/$defs/FilterInfo"},{"type":"null"}]},"sort":{"items":{"$ref":"#/$defs/Sort"},"maxItems":100,"minItems":0,"type":["array","null"]},"view_id":{"maxLength":50,"minLength":0,"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -5412,6 +5433,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppTableRecordRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(
             r#"{"record":{"fields":{"人员":[{"id":"ou_2910013f1e6456f16a0ce75ede950a0a"},{"id":"ou_e04138c9633dd0d2ea166d79f548ab5d"}],"单向关联":["recHTLvO7x","recbS8zb2m"],"单选":"选项3","双向关联":["recHTLvO7x","recbS8zb2m"],"地理位置":"116.397755,39.903179","复选框":true,"多行文本":"多行文本内容","多选":["选项1","选项2"],"数字":100,"日期":1674206443000,"条码":"qawqe","电话号码":"13026162666","索引":"索引列多行文本类型","群组":[{"id":"oc_cd07f55f14d6f4a4f1b51504e7e97f48"}],"评分":3,"货币":3,"超链接":{"link":"https://www.feishu.cn/product/base","text":"飞书多维表格官网"},"进度":0.25,"附件":[{"file_token":"Vl3FbVkvnowlgpxpqsAbBrtFcrd"}]},"id":"reclAqylTN","record_id":"reclAqylTN"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"fields":{"additionalProperties":{},"type":"object"}},"required":["fields"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

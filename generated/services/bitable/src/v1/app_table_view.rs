@@ -785,6 +785,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppTableViewRequest {
         response_example: Some(
             r#"{"view":{"view_id":"vewTpR1urY","view_name":"表格视图 1","view_type":"grid"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"view_name":{"type":"string"},"view_type":{"type":["string","null"]}},"required":["view_name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -1181,6 +1184,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppTableViewRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -1606,6 +1610,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAppTableViewRequest {
         response_example: Some(
             r#"{"view":{"property":{"filter_info":{"condition_omitted":null,"conditions":[{"condition_id":"conuKMQNNg","field_id":"fldVioUai1","field_type":1,"operator":"is","value":"[\"text content\"]"}],"conjunction":"and"},"hidden_fields":null},"view_id":"vewsOleexJ","view_name":"grid","view_type":"grid"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -2052,6 +2057,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppTableViewRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"view_id":"vewqtI3f2u","view_name":"公共表格视图","view_public_level":"Public","view_type":"grid"},{"view_id":"vew5Ys1Y1B","view_name":"个人表格视图","view_private_owner_id":"ou_fe4e2a0c10f41fb85620eb4b71d12082","view_public_level":"Private","view_type":"grid"}],"page_token":"vew5Ys1Y1B","total":2}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -2538,6 +2544,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableViewRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"view":{"property":{"filter_info":{"condition_omitted":null,"conditions":[{"condition_id":"conaklRhDC","field_id":"fldpTw2262","field_type":5,"operator":"isGreater","value":"[\"ExactDate\",1642672432000]"}],"conjunction":"and"},"hidden_fields":null,"hierarchy_config":null},"view_id":"vewKecDsBf","view_name":"grid","view_type":"grid"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"AppTableViewProperty":{"properties":{"filter_info":{"anyOf":[{"$ref":"#/$defs/AppTableViewPropertyFilterInfo"},{"type":"null"}]},"hidden_fields":{"items":{"type":"string"},"maxItems":300,"type":["array","null"]},"hierarchy_config":{"anyOf":[{"$ref":"#/$defs/AppTableViewPropertyHierarchyConfig"},{"type":"null"}]}},"type":"object"},"AppTableViewPropertyFilterInfo":{"properties":{"condition_omitted":{"type":["boolean","null"]},"conditions":{"items":{"$ref":"#/$defs/AppTableViewPropertyFilterInfoCondition"},"maxItems":50,"type":"array"},"conjunction":{"type":["string","null"]}},"required":["conditions"],"type":"object"},"AppTableViewPropertyFilterInfoCondition":{"properties":{"condition_id":{"type":["string","null"]},"field_id":{"type":"string"},"field_type":{"format":"int64","type":["integer","null"]},"operator":{"type":["string","null"]},"value":{"type":["string","null"]}},"required":["field_id"],"type":"object"},"AppTableViewPropertyHierarchyConfig":{"properties":{"field_id":{"type":["string","null"]}},"type":"object"}},"properties":{"property":{"anyOf":[{"$ref":"#/$defs/AppTableViewProperty"},{"type":"null"}]},"view_name":{"type":["string","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

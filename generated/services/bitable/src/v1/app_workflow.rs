@@ -236,6 +236,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppWorkflowRequest {
         response_example: Some(
             r#"{"workflows":[{"status":"Enable","title":"流程 1","workflow_id":"72934597xxxx9998484"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -384,6 +385,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppWorkflowRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"status":{"type":"string"}},"required":["status"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

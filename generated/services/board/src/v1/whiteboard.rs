@@ -176,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadAsImageWhiteboardRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -268,6 +269,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ThemeWhiteboardRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{"theme":"classic"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -394,6 +396,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateThemeWhiteboardRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"theme":{"maxLength":100000,"minLength":1,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

@@ -51,6 +51,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInfoRequest {
         response_example: Some(
             r#"{"bot":{"activate_status":2,"app_name":"name","avatar_url":"https://s1-imfile.feishucdn.com/static-resource/v1/da5xxxx14b16113","ip_white_list":[],"open_id":"ou_e6e14f667cfe239d7b129b521dce0569"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);

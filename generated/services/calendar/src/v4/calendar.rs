@@ -611,6 +611,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarRequest {
         response_example: Some(
             r#"{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"color":{"format":"int64","type":["integer","null"]},"description":{"maxLength":255,"type":["string","null"]},"permissions":{"type":["string","null"]},"summary":{"maxLength":255,"type":["string","null"]},"summary_alias":{"maxLength":255,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -747,6 +750,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -880,6 +884,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCalendarRequest {
         response_example: Some(
             r#"{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1080,6 +1085,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCalendarRequest {
         response_example: Some(
             r#"{"calendar_list":[{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}],"has_more":false,"page_token":"","sync_token":"ListCalendarsSyncToken_xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1269,6 +1275,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MgetCalendarRequest {
         response_example: Some(
             r#"{"calendars":[{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"calendar_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"}},"required":["calendar_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1438,6 +1447,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCalendarRequest {
         response_example: Some(
             r#"{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"color":{"format":"int64","type":["integer","null"]},"description":{"maxLength":255,"type":["string","null"]},"permissions":{"type":["string","null"]},"summary":{"maxLength":255,"minLength":1,"type":["string","null"]},"summary_alias":{"maxLength":255,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1580,6 +1592,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PrimaryCalendarRequest {
         response_example: Some(
             r#"{"calendars":[{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"},"user_id":"ou_xxxxxx"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1747,6 +1760,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PrimarysCalendarRequest {
         ],
         response_example: Some(
             r#"{"calendars":[{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"reader","summary":"测试日历","summary_alias":"日历备注名","type":"primary"},"user_id":"ou_c186b6833e2d5faf2bc587e71ddabcef"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"user_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"}},"required":["user_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -1956,6 +1972,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCalendarRequest {
         response_example: Some(
             r#"{"items":[{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}],"page_token":"10"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"query":{"maxLength":200,"minLength":1,"type":"string"}},"required":["query"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -2140,6 +2159,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscribeCalendarRequest {
         response_example: Some(
             r#"{"calendar":{"calendar_id":"feishu.cn_xxxxxxxxxx@group.calendar.feishu.cn","color":-1,"description":"使用开放接口创建日历","is_deleted":false,"is_third_party":false,"permissions":"private","role":"owner","summary":"测试日历","summary_alias":"日历备注名","type":"shared"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -2226,6 +2246,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -2374,6 +2395,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -2460,6 +2482,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscriptionCalendarRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

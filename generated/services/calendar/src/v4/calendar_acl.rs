@@ -354,6 +354,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarAclRequest {
         response_example: Some(
             r#"{"acl_id":"user_xxxxxx","role":"writer","scope":{"type":"user","user_id":"ou_xxxxxx"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"AclScope":{"properties":{"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}},"properties":{"role":{"type":"string"},"scope":{"$ref":"#/$defs/AclScope"}},"required":["role","scope"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -506,6 +509,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarAclRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -723,6 +727,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCalendarAclRequest {
         response_example: Some(
             r#"{"acls":[{"acl_id":"user_xxxxxx","role":"writer","scope":{"type":"user","user_id":"ou_xxxxxx"}}],"has_more":false,"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -892,6 +897,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionCalendarAclRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -1027,6 +1033,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscriptionCalendarAclRequest 
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -387,6 +387,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteCalendarEventAttendeeR
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CalendarEventAttendeeId":{"properties":{"chat_id":{"type":["string","null"]},"room_id":{"type":["string","null"]},"third_party_email":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}},"properties":{"attendee_ids":{"items":{"type":"string"},"type":["array","null"]},"delete_ids":{"items":{"$ref":"#/$defs/CalendarEventAttendeeId"},"type":["array","null"]},"instance_start_time_admin":{"type":["string","null"]},"is_enable_admin":{"type":["boolean","null"]},"need_notification":{"type":["boolean","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(101usize);
@@ -645,6 +648,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarEventAttendeeReques
         ],
         response_example: Some(
             r#"{"attendees":[{"attendee_id":"user_xxxxxx","chat_id":"oc_xxxxxxxxx","chat_members":[{"display_name":"Group","is_external":false,"is_optional":true,"is_organizer":false,"rsvp_status":"needs_action"}],"display_name":"Zhang San","is_external":false,"is_optional":true,"is_organizer":true,"operate_id":"ou_xxxxxxxx","resource_customization":[{"index_key":"16281481596100","input_content":"xxx","options":[{"option_key":"16281481596185","others_content":"xxx"}]}],"room_id":"omm_xxxxxxxx","rsvp_status":"needs_action","third_party_email":"wangwu@email.com","type":"user","user_id":"ou_xxxxxxxx"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"AttendeeChatMember":{"properties":{"display_name":{"type":["string","null"]},"is_external":{"type":["boolean","null"]},"is_optional":{"type":["boolean","null"]},"is_organizer":{"type":["boolean","null"]},"rsvp_status":{"type":["string","null"]}},"type":"object"},"CalendarAttendeeResourceCustomization":{"properties":{"index_key":{"type":"string"},"input_content":{"type":["string","null"]},"options":{"items":{"$ref":"#/$defs/CustomizationOption"},"type":["array","null"]}},"required":["index_key"],"type":"object"},"CalendarEventAttendee":{"properties":{"approval_reason":{"maxLength":200,"type":["string","null"]},"attendee_id":{"type":["string","null"]},"chat_id":{"type":["string","null"]},"chat_members":{"items":{"$ref":"#/$defs/AttendeeChatMember"},"type":["array","null"]},"display_name":{"type":["string","null"]},"is_external":{"type":["boolean","null"]},"is_optional":{"type":["boolean","null"]},"is_organizer":{"type":["boolean","null"]},"operate_id":{"type":["string","null"]},"resource_customization":{"items":{"$ref":"#/$defs/CalendarAttendeeResourceCustomization"},"type":["array","null"]},"room_id":{"type":["string","null"]},"rsvp_status":{"type":["string","null"]},"third_party_email":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"},"CustomizationOption":{"properties":{"option_key":{"type":["string","null"]},"others_content":{"type":["string","null"]}},"type":"object"}},"properties":{"add_operator_to_attendee":{"type":["boolean","null"]},"attendees":{"items":{"$ref":"#/$defs/CalendarEventAttendee"},"type":["array","null"]},"instance_start_time_admin":{"type":["string","null"]},"is_enable_admin":{"type":["boolean","null"]},"need_notification":{"type":["boolean","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -956,6 +962,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCalendarEventAttendeeRequest 
         response_example: Some(
             r#"{"has_more":true,"items":[{"attendee_id":"user_xxxxxx","chat_id":"oc_xxxxxxxxx","chat_members":[{"display_name":"Group","is_external":false,"is_optional":true,"is_organizer":false,"rsvp_status":"needs_action"}],"display_name":"Zhang San","is_external":false,"is_optional":true,"is_organizer":true,"operate_id":"ou_xxxxxxxx","resource_customization":[{"index_key":"16281481596100","input_content":"xxx","options":[{"option_key":"16281481596185","others_content":"xxx"}]}],"room_id":"omm_xxxxxxxx","rsvp_status":"needs_action","third_party_email":"wangwu@email.com","type":"user","user_id":"ou_xxxxxxxx"}],"page_token":"38RTjheyXXXX"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

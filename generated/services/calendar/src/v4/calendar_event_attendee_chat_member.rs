@@ -348,6 +348,7 @@ for ListCalendarEventAttendeeChatMemberRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"display_name":"Zhang San","is_external":false,"is_optional":true,"is_organizer":true,"open_id":"ou_143669c5a53647f00f6c80a0253aa68b","rsvp_status":"needs_action"}],"page_token":"73TyueXXXXX"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);

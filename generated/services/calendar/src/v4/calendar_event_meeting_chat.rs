@@ -267,6 +267,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarEventMeetingChatReq
         response_example: Some(
             r#"{"applink":"https://example.cn?openChatId=oc_xxx","meeting_chat_id":"oc_xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -462,6 +463,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCalendarEventMeetingChatReq
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

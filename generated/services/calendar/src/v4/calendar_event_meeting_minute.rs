@@ -223,6 +223,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCalendarEventMeetingMinuteR
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"doc_url":"https://example.cn/xxx"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -275,6 +275,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExchangeBindingRequest {
         response_example: Some(
             r#"{"admin_account":"email_admin_example@outlook.com","exchange_account":"email_account_example@outlook.com","exchange_binding_id":"ZW1haWxfYWRtaW5fZXhhbXBsZUBvdXRsb29rLmNvbSBlbWFpbF9hY2NvdW50X2V4YW1wbGVAb3V0bG9vay5jb20=","status":"doing","user_id":"ou_xxxxxxxxxxxxxxxxxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"admin_account":{"maxLength":500,"minLength":1,"type":["string","null"]},"exchange_account":{"maxLength":500,"minLength":1,"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -418,6 +421,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExchangeBindingRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -568,6 +572,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetExchangeBindingRequest {
         response_example: Some(
             r#"{"admin_account":"email_admin_example@outlook.com","exchange_account":"email_account_example@outlook.com","exchange_binding_id":"ZW1haWxfYWRtaW5fZXhhbXBsZUBvdXRsb29rLmNvbSBlbWFpbF9hY2NvdW50X2V4YW1wbGVAb3V0bG9vay5jb20=","status":"doing","user_id":"ou_xxxxxxxxxxxxxxxxxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

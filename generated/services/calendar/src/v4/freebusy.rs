@@ -229,6 +229,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchFreebusyRequest {
         response_example: Some(
             r#"{"freebusy_lists":[{"freebusy_items":[{"end_time":"2020-10-28T22:45:00+08:00","rsvp_status":"needs_action","start_time":"2020-10-28T22:30:00+08:00"}],"user_id":"ou_c186b6833e2d5faf2bc587e71ddabcef"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"include_external_calendar":{"type":["boolean","null"]},"need_rsvp_status":{"type":["boolean","null"]},"only_busy":{"type":["boolean","null"]},"time_max":{"type":"string"},"time_min":{"type":"string"},"user_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"}},"required":["time_min","time_max","user_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -356,6 +359,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFreebusyRequest {
         ],
         response_example: Some(
             r#"{"freebusy_list":[{"end_time":"2020-10-28T22:45:00+08:00","rsvp_status":"needs_action","start_time":"2020-10-28T22:30:00+08:00"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"include_external_calendar":{"type":["boolean","null"]},"need_rsvp_status":{"type":["boolean","null"]},"only_busy":{"type":["boolean","null"]},"room_id":{"type":["string","null"]},"time_max":{"type":"string"},"time_min":{"type":"string"},"user_id":{"type":["string","null"]}},"required":["time_min","time_max"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

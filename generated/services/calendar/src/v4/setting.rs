@@ -141,6 +141,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GenerateCaldavConfSettingRequest 
         response_example: Some(
             r#"{"device_name":"iPhone","password":"A67h23sd8","server_address":"caldav.domain.com","user_name":"ZhangSan"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"device_name":{"maxLength":100,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

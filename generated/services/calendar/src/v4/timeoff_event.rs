@@ -189,6 +189,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTimeoffEventRequest {
         response_example: Some(
             r#"{"description":"若删除此日程，飞书中相应的“请假”标签将自动消失，而请假系统中的休假申请不会被撤销。","end_time":"2021-01-01","start_time":"2021-01-01","timeoff_event_id":"timeoff:XXXXXX-XXXX-0917-1623-aa493d591a39-XXXXXX","timezone":"Asia/Shanghai","title":"请假中(全天) / 1-Day Time Off","user_id":"ou_XXXXXXXXXX"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"end_time":{"type":"string"},"start_time":{"type":"string"},"timezone":{"type":"string"},"title":{"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id","timezone","start_time","end_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -299,6 +302,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTimeoffEventRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -377,6 +377,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateCardRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"actions":{"maxLength":1000000,"minLength":1,"type":"string"},"sequence":{"format":"int64","type":"integer"},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["sequence","actions"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -493,6 +496,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCardRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"card_id":"7355372766134157313"}"#),
+        body_schema: Some(
+            r#"{"properties":{"data":{"maxLength":3000000,"minLength":1,"type":"string"},"type":{"maxLength":50,"minLength":1,"type":"string"}},"required":["type","data"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -558,6 +564,9 @@ impl ::feishu_runtime::codegen::ApiRequest for IdConvertCardRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"card_id":"7355403067414003715"}"#),
+        body_schema: Some(
+            r#"{"properties":{"message_id":{"maxLength":50,"minLength":1,"type":"string"}},"required":["message_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -715,6 +724,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SettingsCardRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"sequence":{"format":"int64","type":"integer"},"settings":{"maxLength":100000,"minLength":1,"type":"string"},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["settings","sequence"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -886,6 +898,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateCardRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Card":{"properties":{"data":{"maxLength":1000000,"minLength":1,"type":"string"},"type":{"type":"string"}},"required":["type","data"],"type":"object"}},"properties":{"card":{"$ref":"#/$defs/Card"},"sequence":{"format":"int64","type":"integer"},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["card","sequence"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -414,6 +414,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ContentCardElementRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"content":{"maxLength":100000,"minLength":1,"type":"string"},"sequence":{"format":"int64","type":"integer"},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["content","sequence"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -599,6 +602,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCardElementRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"elements":{"maxLength":1000000,"minLength":1,"type":"string"},"sequence":{"format":"int64","type":"integer"},"target_element_id":{"maxLength":20,"minLength":0,"type":["string","null"]},"type":{"type":"string"},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["type","sequence","elements"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -779,6 +785,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCardElementRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"sequence":{"format":"int64","type":"integer"},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["sequence"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -978,6 +987,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCardElementRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"partial_element":{"maxLength":1000000,"minLength":1,"type":"string"},"sequence":{"format":"int64","type":"integer"},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["partial_element","sequence"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1172,6 +1184,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateCardElementRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"element":{"maxLength":1000000,"minLength":1,"type":"string"},"sequence":{"format":"int64","type":"integer"},"uuid":{"maxLength":64,"minLength":1,"type":["string","null"]}},"required":["element","sequence"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -418,6 +418,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateArchiveRequest {
         response_example: Some(
             r#"{"archive_tid":"7434007780111336970","unique_id":"123e4567-e89b-42d3-a456-426614174000"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ArchiveItemValue":{"properties":{"item_id":{"type":"string"},"item_value":{"type":"string"},"item_value_regular":{"type":["string","null"]}},"required":["item_id","item_value"],"type":"object"}},"properties":{"change_reason_id":{"type":"string"},"currency_id":{"type":"string"},"description":{"type":["string","null"]},"edit_remark":{"type":["string","null"]},"effective_time":{"type":"string"},"item_value_lists":{"items":{"$ref":"#/$defs/ArchiveItemValue"},"maxItems":2147483647,"minItems":0,"type":"array"},"operator_id":{"type":["string","null"]},"plan_id":{"type":"string"},"plan_tid":{"type":"string"},"unique_id":{"type":"string"},"user_id":{"type":"string"}},"required":["unique_id","user_id","effective_time","currency_id","plan_id","plan_tid","change_reason_id","item_value_lists"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -574,6 +577,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryArchiveRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"has_more":true,"items":[{"archive_indicators":[{"indicator_id":"23141423","indicator_result":"15000","indicator_result_regular":"18000"}],"archive_items":[{"item_id":"213423144","item_result":"15000","item_result_regular":"18000"}],"change_description":"长期表现优异，产出高，本次给出涨幅","change_reason_id":"321414123","created_time":"2024-01-01 00:00:00","currency_id":"324167823","effective_date":"2022-10-23","expiration_date":"2022-10-24","id":"32141234412","plan_id":"123412433","plan_tid":"213412343","salary_level_id":"12342313","tid":"141541351","updated_time":"2024-01-01 00:00:00","user_id":"344325234123"}],"page_token":"1234452132"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"effective_end_date":{"type":["string","null"]},"effective_start_date":{"type":["string","null"]},"tid_list":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":["array","null"]},"user_id_list":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["user_id_list"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -134,6 +134,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListChangeReasonRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"i18n_names":[{"locale":"zh_cn","value":"中文名称"}],"i18n_notes":[{"locale":"zh_cn","value":"中文名称"}],"id":"7196951947268589113","name":"入职调薪","note":"入职时使用的调薪原因"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -134,6 +134,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListIndicatorRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"i18n_names":[{"locale":"zh_cn","value":"中文名称"}],"id":"7196951947228589113","name":"年度现金总和","value_type":"money"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

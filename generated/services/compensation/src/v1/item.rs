@@ -134,6 +134,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListItemRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"category_id":"7196951947268589223","decimal_places":2,"description":"每月份的薪酬","i18n_descriptions":[{"locale":"zh_cn","value":"中文名称"}],"i18n_names":[{"locale":"zh_cn","value":"中文名称"}],"id":"7196951947268589113","name":"基本月薪","pay_off_frequency_type":"month","value_type":"money"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

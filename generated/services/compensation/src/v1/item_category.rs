@@ -135,6 +135,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListItemCategoryRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"i18n_names":[{"locale":"zh_cn","value":"中文名称"}],"id":"4532312334","name":"基本薪资类"}],"page_token":"2314123434"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -135,6 +135,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPlanRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"currency_id":"341324121","description":"基本月薪方案描述","effective_date":"2022-10-20","i18n_descriptions":[{"locale":"zh_cn","value":"中文名称"}],"i18n_names":[{"locale":"zh_cn","value":"中文名称"}],"id":"2134193289","name":"基本月薪方案","plan_indicators":[{"indicator_id":"13243432","plan_indicator_logic":{"fixed":"60","formula":{"expr":"${0} +${1}","formula_params":[{"id":"23143242","ref_type":1}]}}}],"plan_items":[{"adjustment_type":"manual","item_id":"21341234","plan_item_logic":{"fixed":"60","formula":{"expr":"${0} +${1}","formula_params":[{"id":"23143242","ref_type":1}]}},"probation_discount_percentum":"80.00","probation_discount_type":"percentum"}],"plan_scope":{"is_all":false,"plan_conditions":[{"left_type":7,"operator":1,"right_value":["413431223"]}]},"probation_salary_status":true,"tid":"129738122"}],"page_token":"123412344"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -175,6 +175,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateRecurringPaymentReques
         response_example: Some(
             r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"uqniue id conflict","unique_id":"7390583861280556588"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"RecurringPaymentForCreate":{"properties":{"currency_id":{"maxLength":255,"minLength":0,"type":"string"},"each_amount":{"maxLength":255,"minLength":0,"type":"string"},"end_date":{"maxLength":255,"minLength":0,"type":"string"},"issuance_country_region_id":{"maxLength":255,"minLength":0,"type":["string","null"]},"issuance_period":{"type":"string"},"issuance_type":{"type":"string"},"item_id":{"maxLength":255,"minLength":0,"type":"string"},"remark":{"maxLength":3000,"minLength":0,"type":["string","null"]},"start_date":{"maxLength":255,"minLength":0,"type":"string"},"unique_id":{"maxLength":255,"minLength":0,"type":"string"},"user_id":{"maxLength":255,"minLength":0,"type":"string"}},"required":["unique_id","user_id","item_id","each_amount","start_date","end_date","currency_id","issuance_type","issuance_period"],"type":"object"}},"properties":{"records":{"items":{"$ref":"#/$defs/RecurringPaymentForCreate"},"maxItems":500,"minItems":0,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -254,6 +257,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchRemoveRecurringPaymentReques
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"unique id conflict","unique_id":"7390583861280556588"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"reason":{"type":["string","null"]},"record_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":"array"}},"required":["record_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -345,6 +351,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateRecurringPaymentReques
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"operate_results":[{"code":21270202,"id":"7390583861280556588","message":"uqniue id conflict","unique_id":"7390583861280556588"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"RecurringPaymentForUpdate":{"properties":{"currency_id":{"maxLength":255,"minLength":0,"type":"string"},"each_amount":{"maxLength":255,"minLength":0,"type":"string"},"end_date":{"maxLength":255,"minLength":0,"type":"string"},"id":{"maxLength":255,"minLength":0,"type":"string"},"issuance_country_region_id":{"maxLength":255,"minLength":0,"type":["string","null"]},"issuance_type":{"type":"string"},"remark":{"maxLength":3000,"minLength":0,"type":["string","null"]},"start_date":{"maxLength":255,"minLength":0,"type":"string"}},"required":["id","each_amount","start_date","end_date","currency_id","issuance_type"],"type":"object"}},"properties":{"records":{"items":{"$ref":"#/$defs/RecurringPaymentForUpdate"},"maxItems":500,"minItems":0,"type":["array","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -474,6 +483,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecurringPaymentRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","records":[{"currency_id":"6863329932261459464","each_amount":"24.00","end_date":"2025-01-20","id":"7397033607132351532","issuance_country_region_id":"6862995745046267400","issuance_period":"year","issuance_type":"with_salary","item_id":"7411039006180312620","remark":"这是个备注","start_date":"2024-01-10","unique_id":"7402510801304718380_7309316347007764012_7402523725868058156_1726070400000_10000","user_id":"7337149697626801708"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"company_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"create_time_gte":{"maxLength":255,"minLength":0,"type":["string","null"]},"create_time_lte":{"maxLength":255,"minLength":0,"type":["string","null"]},"department_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"employee_type_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"end_date_gte":{"maxLength":255,"minLength":0,"type":["string","null"]},"end_date_lte":{"maxLength":255,"minLength":0,"type":["string","null"]},"ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"item_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"job_family_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"job_level_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"modify_time_gte":{"maxLength":255,"minLength":0,"type":["string","null"]},"modify_time_lte":{"maxLength":255,"minLength":0,"type":["string","null"]},"offboard_date_gte":{"maxLength":255,"minLength":0,"type":["string","null"]},"offboard_date_lte":{"maxLength":255,"minLength":0,"type":["string","null"]},"onboard_date_gte":{"maxLength":255,"minLength":0,"type":["string","null"]},"onboard_date_lte":{"maxLength":255,"minLength":0,"type":["string","null"]},"service_company_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"start_date_gte":{"maxLength":255,"minLength":0,"type":["string","null"]},"start_date_lte":{"maxLength":255,"minLength":0,"type":["string","null"]},"unique_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"user_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]},"work_location_ids":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

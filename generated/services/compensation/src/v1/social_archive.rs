@@ -109,6 +109,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySocialArchiveRequest {
         response_example: Some(
             r#"{"archives":[{"details":[{"account_type":"associated_company","base_salary":"1000.10","company_id":"7096372135576618540","description":{"en_us":"Social Insurance Contribution Record","zh_cn":"中文名称"},"effective_date":"2024-01-01","id":"7202347584043501100","insurance_account":"ac123456","insurance_details":[{"company_deduction":"2000.20","company_setting":{"fixed_payment":"200.00","lower_limit":"1000.00","payment_decimals":2,"payment_ratio":"8.00","payment_rounding_rule":"round_down","upper_limit":"2000.00"},"insurance_id":"111223","payment_frequency":"monthly","payment_months":[1],"personal_deduction":"1000.20","personal_setting":{"fixed_payment":"200.00","lower_limit":"1000.00","payment_decimals":2,"payment_ratio":"8.00","payment_rounding_rule":"round_up","upper_limit":"2000.00"}}],"insurance_status":"contribution","insurance_type":"social_insurance","location_id":"7152398273176192556","plan_id":"7200668421690885676","plan_tid":"7200668421690852908","tid":"7202347584043566636"}],"user_id":"9960875"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"effective_date":{"type":"string"},"user_id_list":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":"array"}},"required":["user_id_list","effective_date"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

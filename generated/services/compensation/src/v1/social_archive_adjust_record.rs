@@ -105,6 +105,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySocialArchiveAdjustRecordReq
         response_example: Some(
             r#"{"records":[{"details":[{"account_type":"associated_company","base_salary":"1000.10","company_id":"7096372135576618540","description":{"en_us":"2024 Social Insurance Base Adjustment","zh_cn":"2024年社保基数调整"},"effective_date":"2024-01-01","id":"null","insurance_account":"ac123456","insurance_details":[{"company_deduction":"2000.20","company_setting":{"fixed_payment":"200.00","lower_limit":"1000.00","payment_decimals":2,"payment_ratio":"8.00","payment_rounding_rule":"rounding","upper_limit":"2000.00"},"insurance_id":"7200725830765790764","payment_frequency":"monthly","payment_months":[1],"personal_deduction":"1000.20","personal_setting":{"fixed_payment":"200.00","lower_limit":"1000.00","payment_decimals":2,"payment_ratio":"8.00","payment_rounding_rule":"round_down","upper_limit":"2000.00"}}],"insurance_status":"contribution","insurance_type":"social_insurance","location_id":"7152398273176192556","plan_id":"7199837930276308524","plan_tid":"7199643907243361836","tid":"null"}],"record_type":"increase","user_id":"9960875"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"record_type":{"type":"string"},"user_id_list":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":"array"}},"required":["user_id_list","record_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

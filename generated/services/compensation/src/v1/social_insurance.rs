@@ -72,6 +72,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSocialInsuranceRequest {
         response_example: Some(
             r#"{"items":[{"active":true,"id":"7207415762276992556","insurance_type":"social_insurance","is_system":true,"name":{"en_us":"maternity insurance","zh_cn":"生育保险"}}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -170,6 +170,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSocialPlanRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","plans":[{"active":true,"effective_date":"2024-01-01","insurance_type":"social_insurance","item_detail":[{"item_id":"7200725830765987372","item_name":{"en_us":"medical insurance","zh_cn":"医疗保险"},"item_setting_of_company":{"fixed_payment":"200.00","lower_limit":"1000.00","payment_decimals":2,"payment_ratio":"8.00","payment_rounding_rule":"round_down","upper_limit":"2000.00"},"item_setting_of_person":{"fixed_payment":"200.00","lower_limit":"1000.00","payment_decimals":2,"payment_ratio":"9.0","payment_rounding_rule":"rounding","upper_limit":"2000.00"},"payment_frequency":"monthly","payment_months":[1]}],"name":{"en_us":"2024 Social Insurance Plan","zh_cn":"2024年度社保方案"},"plan_id":"7198027289165088300","plan_tid":"7198027289165055532","remark":{"en_us":"english remark","zh_cn":"中文备注"},"scope":{"is_all":true,"rules":[[{"left_type":1,"operator":1,"right_values":["7283712673258931756"]}]]}}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -273,6 +274,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySocialPlanRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"plans":[{"active":false,"effective_date":"2024-01-01","insurance_type":"provident_fund","item_detail":[{"item_id":"7200726176044680748","item_name":{"en_us":"endowment insurance","zh_cn":"养老保险"},"item_setting_of_company":{"fixed_payment":"200.00","lower_limit":"1000.00","payment_decimals":2,"payment_ratio":"8.00","payment_rounding_rule":"round_down","upper_limit":"2000.00"},"item_setting_of_person":{"fixed_payment":"200.00","lower_limit":"1000.00","payment_decimals":2,"payment_ratio":"8.00","payment_rounding_rule":"rounding","upper_limit":"2000.00"},"payment_frequency":"quarterly","payment_months":[1]}],"name":{"en_us":"sky-provident fund plan test","zh_cn":"sky-公积金参保方案"},"plan_id":"7198138281677325868","plan_tid":"7198138281677358636","remark":{"en_us":"english remark","zh_cn":"中文备注"},"scope":{"is_all":true,"rules":[[{"left_type":1,"operator":1,"right_values":["1"]}]]}}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"effective_date":{"type":"string"},"plan_ids":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":"array"}},"required":["plan_ids","effective_date"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

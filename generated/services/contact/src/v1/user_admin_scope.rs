@@ -51,6 +51,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserAdminScopeRequest {
         response_example: Some(
             r#"{"departments_list":["od-a140b4eeb892b90a0ab3e616fc2054d6","od-a140b4eeb892b90a0ab3e616fc205477"],"is_all":false}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

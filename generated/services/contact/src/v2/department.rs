@@ -59,6 +59,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchAddDepartmentRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"task_id":"123456784b68a7c89abcdef092dc09ea"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Departments":{"properties":{"create_group_chat":{"type":["boolean","null"]},"id":{"type":["string","null"]},"leader_user_id  leader_open_id":{"type":["string","null"]},"name":{"type":["string","null"]},"parent_id":{"type":["string","null"]}},"type":"object"}},"properties":{"departments":{"items":{"$ref":"#/$defs/Departments"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

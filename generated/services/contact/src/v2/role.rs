@@ -49,6 +49,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoleRequest {
         response_example: Some(
             r#"{"role_list":[{"id":"or_846ea69995a259a27cc690182f27de87","name":"IT"},{"id":"or_b337b102aff4167bd29189b1d94b77f6","name":"HR"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

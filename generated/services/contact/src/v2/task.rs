@@ -52,6 +52,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTaskRequest {
         response_example: Some(
             r#"{"create_time":1565878519,"fail_num":1,"finish_time":1565878523,"progress":100,"status":8,"success_num":1,"task_id":"123456784b68a7c89abcdef092dc09ea","task_info":[{"action":1,"code":0,"departments":["custom_1"],"email":"custom_1@feishu.cn","mobile":"13000000001","msg":"success","name":"custom_1","open_id":"ou_123456784b68a7c89abcdef092dc09ea","user_id":"custom_1"},{"code":10013,"departments":["custom_2"],"mobile":"13000000002","msg":"invalid user_id","name":"custom_2","user_id":"_custom_2"}],"total_num":2,"type":"add_user"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -59,6 +59,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchAddUserRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"task_id":"123456784b68a7c89abcdef092dc09ea"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CustomAttrs":{"properties":{"id":{"type":["string","null"]},"value":{"anyOf":[{"$ref":"#/$defs/Value"},{"type":"null"}]}},"type":"object"},"Users":{"properties":{"city":{"type":["string","null"]},"country":{"type":["string","null"]},"custom_attrs":{"items":{"$ref":"#/$defs/CustomAttrs"},"type":["array","null"]},"departments":{"items":{},"type":["array","null"]},"email":{"type":["string","null"]},"employee_no":{"type":["string","null"]},"employee_type":{"format":"int64","type":["integer","null"]},"gender":{"format":"int64","type":["integer","null"]},"join_time":{"format":"int64","type":["integer","null"]},"leader_user_id  leader_open_id":{"type":["string","null"]},"mobile":{"type":["string","null"]},"mobile_visible":{"type":["boolean","null"]},"name":{"type":["string","null"]},"user_id":{"type":["string","null"]},"work_station":{"type":["string","null"]}},"type":"object"},"Value":{"properties":{"pc_url":{"type":["string","null"]},"text":{"type":["string","null"]},"url":{"type":["string","null"]}},"type":"object"}},"properties":{"need_send_notification":{"type":["boolean","null"]},"users":{"items":{"$ref":"#/$defs/Users"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

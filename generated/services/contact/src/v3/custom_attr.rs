@@ -144,6 +144,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCustomAttrRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"id":"C-6965457429001748507","options":{"default_option_id":"qasdefgr","option_type":"TEXT","options":[{"id":"qasdefgr","name":"Name","value":"Option"}]},"type":"TEXT"}],"page_token":"AQD9/Rn9eij9Pm39ED40/RYU5lvOM4s6zgbeeNNaWd%2BVKwAsoreeRWk0J2noGvJy"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -666,6 +666,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDepartmentRequest {
         response_example: Some(
             r#"{"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -904,6 +905,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ChildrenDepartmentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_10430f87894fce18e57891c48995cd7c"],"department_id":"D096","i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ+G8JG6tK7+ZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1226,6 +1228,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDepartmentRequest {
         response_example: Some(
             r#"{"department":{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62","ou_7dab8a3d3cdcc9da365777c7ad535d63"],"department_id":"D096","i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_357368f98775f04bea02afc6b1d33478","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"DepartmentI18nName":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"DepartmentLeader":{"properties":{"leaderID":{"type":"string"},"leaderType":{"format":"int64","type":["integer","null"]}},"required":["leaderID"],"type":"object"}},"properties":{"create_group_chat":{"type":["boolean","null"]},"department_hrbps":{"items":{"type":"string"},"maxItems":500,"type":["array","null"]},"department_id":{"maxLength":64,"type":["string","null"]},"group_chat_employee_types":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"i18n_name":{"anyOf":[{"$ref":"#/$defs/DepartmentI18nName"},{"type":"null"}]},"leader_user_id":{"type":["string","null"]},"leaders":{"items":{"$ref":"#/$defs/DepartmentLeader"},"type":["array","null"]},"name":{"minLength":1,"type":"string"},"order":{"type":["string","null"]},"parent_department_id":{"type":"string"},"unit_ids":{"items":{"type":"string"},"type":["array","null"]}},"required":["name","parent_department_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -1374,6 +1379,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1531,6 +1537,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDepartmentRequest {
         response_example: Some(
             r#"{"department":{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -1746,6 +1753,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1,2,3],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ%2BG8JG6tK7%2BZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -2065,6 +2073,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ParentDepartmentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ%2BG8JG6tK7%2BZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -2352,6 +2361,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
         response_example: Some(
             r#"{"department":{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62","ou_7dab8a3d3cdcc9da365777c7ad535d63"],"department_id":"D096","i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_357368f98775f04bea02afc6b1d33478","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"DepartmentI18nName":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"DepartmentLeader":{"properties":{"leaderID":{"type":"string"},"leaderType":{"format":"int64","type":["integer","null"]}},"required":["leaderID"],"type":"object"}},"properties":{"create_group_chat":{"type":["boolean","null"]},"department_hrbps":{"items":{"type":"string"},"maxItems":500,"type":["array","null"]},"group_chat_employee_types":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"i18n_name":{"anyOf":[{"$ref":"#/$defs/DepartmentI18nName"},{"type":"null"}]},"leader_user_id":{"type":["string","null"]},"leaders":{"items":{"$ref":"#/$defs/DepartmentLeader"},"type":["array","null"]},"name":{"minLength":1,"type":["string","null"]},"order":{"type":["string","null"]},"parent_department_id":{"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -2511,6 +2523,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchDepartmentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"chat_id":"oc_5ad11d72b830411d72b836c20","department_hrbps":["ou_7dab8a3d3cdcc9da365777c7ad535d62"],"department_id":"D096","group_chat_employee_types":[1],"i18n_name":{"en_us":"Demo Name","ja_jp":"デモ名","zh_cn":"Demo名称"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaders":[{"leaderID":"ou_7dab8a3d3cdcc9da365777c7ad535d62","leaderType":1}],"member_count":100,"name":"DemoName","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"100","parent_department_id":"D067","primary_member_count":100,"status":{"is_deleted":false},"unit_ids":["custom_unit_id"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ%2BG8JG6tK7%2BZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"query":{"type":"string"}},"required":["query"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -2636,6 +2651,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UnbindDepartmentChatDepartmentReq
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"department_id":{"type":"string"}},"required":["department_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -2915,6 +2933,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"DepartmentI18nName":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"DepartmentLeader":{"properties":{"leaderID":{"type":"string"},"leaderType":{"format":"int64","type":["integer","null"]}},"required":["leaderID"],"type":"object"}},"properties":{"create_group_chat":{"type":["boolean","null"]},"group_chat_employee_types":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"i18n_name":{"anyOf":[{"$ref":"#/$defs/DepartmentI18nName"},{"type":"null"}]},"leader_user_id":{"type":["string","null"]},"leaders":{"items":{"$ref":"#/$defs/DepartmentLeader"},"type":["array","null"]},"name":{"minLength":1,"type":"string"},"order":{"type":["string","null"]},"parent_department_id":{"type":"string"}},"required":["name","parent_department_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -3057,6 +3078,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDepartmentIdDepartmentReque
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"new_department_id":{"maxLength":128,"type":"string"}},"required":["new_department_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

@@ -162,6 +162,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeTypeEnumRequest {
         response_example: Some(
             r#"{"employee_type_enum":{"content":"专家","enum_id":"exGeIjow7zIqWMy+ONkFxA==","enum_status":1,"enum_type":2,"enum_value":"2","i18n_content":[{"locale":"zh_cn","value":"专家（中文）"}]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nContent":{"properties":{"locale":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"content":{"maxLength":100,"minLength":1,"type":"string"},"enum_status":{"format":"int64","type":"integer"},"enum_type":{"format":"int64","type":"integer"},"i18n_content":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]}},"required":["content","enum_type","enum_status"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -210,6 +213,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeTypeEnumRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -299,6 +303,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListEmployeeTypeEnumRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"content":"专家","enum_id":"exGeIjow7zIqWMy+ONkFxA==","enum_status":1,"enum_type":2,"enum_value":"2","i18n_content":[{"locale":"zh_cn","value":"专家（中文）"}]}],"page_token":"3"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -394,6 +399,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateEmployeeTypeEnumRequest {
         rate_limit: &[],
         response_example: Some(
             r#"{"employee_type_enum":{"content":"专家","enum_id":"exGeIjow7zIqWMy+ONkFxA==","enum_status":1,"enum_type":2,"enum_value":"2","i18n_content":[{"locale":"zh_cn","value":"专家（中文）"}]}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nContent":{"properties":{"locale":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"content":{"maxLength":100,"minLength":1,"type":"string"},"enum_status":{"format":"int64","type":"integer"},"enum_type":{"format":"int64","type":"integer"},"i18n_content":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]}},"required":["content","enum_type","enum_status"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -147,6 +147,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFunctionalRoleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"role_id":"7vrj3vk70xk7v5r"}"#),
+        body_schema: Some(
+            r#"{"properties":{"role_name":{"maxLength":50,"minLength":1,"type":"string"}},"required":["role_name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -210,6 +213,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFunctionalRoleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -295,6 +299,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateFunctionalRoleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"role_name":{"maxLength":50,"minLength":1,"type":"string"}},"required":["role_name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

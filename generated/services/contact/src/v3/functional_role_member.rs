@@ -234,6 +234,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateFunctionalRoleMemberRe
         response_example: Some(
             r#"{"results":[{"reason":1,"user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"members":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["members"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -338,6 +341,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteFunctionalRoleMemberRe
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"result":[{"reason":1,"user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"members":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":["array","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -448,6 +454,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFunctionalRoleMemberRequest {
         response_example: Some(
             r#"{"member":{"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"scope_type":"All","user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -604,6 +611,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFunctionalRoleMemberRequest {
         response_example: Some(
             r#"{"has_more":false,"members":[{"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"scope_type":"All","user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}],"page_token":"2132323"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -761,6 +769,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ScopesFunctionalRoleMemberRequest
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"results":[{"reason":1,"user_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"departments":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"members":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["members","departments"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -427,6 +427,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateGroupRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"group_id":"g122817"}"#),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"group_id":{"type":["string","null"]},"name":{"type":"string"},"type":{"format":"int64","type":["integer","null"]}},"required":["name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -512,6 +515,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteGroupRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -611,6 +615,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetGroupRequest {
         response_example: Some(
             r#"{"group":{"description":"IT 外包组，需要对该组人群进行细颗粒度权限管控。","id":"g193821","member_department_count":0,"member_user_count":2,"name":"IT 外包组","type":1}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -802,6 +807,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MemberBelongGroupRequest {
         response_example: Some(
             r#"{"group_list":["og-1455998e138698e1386"],"has_more":false,"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JKiSIkdexPw="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1017,6 +1023,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchGroupRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1153,6 +1162,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SimplelistGroupRequest {
         response_example: Some(
             r#"{"grouplist":[{"department_scope_list":["od-4e6ac4d14bcd5071a37a39de902c7141"],"description":"IT 外包组，需要对该组人群进行细颗粒度权限管控。","group_id":"4ba51ab38648f9cd","id":"g193821","member_department_count":0,"member_user_count":2,"name":"IT 外包组","type":1}],"has_more":true,"page_token":"AQD9/Rn9556539ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JDTJJDDPw="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

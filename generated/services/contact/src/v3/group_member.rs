@@ -320,6 +320,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddGroupMemberRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"member_id":{"type":"string"},"member_id_type":{"type":"string"},"member_type":{"type":"string"}},"required":["member_type","member_id_type","member_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -456,6 +459,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchAddGroupMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"results":[{"code":0,"member_id":"u287xj12"}]}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Memberlist":{"properties":{"member_id":{"type":"string"},"member_id_type":{"type":["string","null"]},"member_type":{"type":"string"}},"required":["member_id","member_type"],"type":"object"}},"properties":{"members":{"items":{"$ref":"#/$defs/Memberlist"},"maxItems":100,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -577,6 +583,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchRemoveGroupMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Memberlist":{"properties":{"member_id":{"type":"string"},"member_id_type":{"type":["string","null"]},"member_type":{"type":"string"}},"required":["member_id","member_type"],"type":"object"}},"properties":{"members":{"items":{"$ref":"#/$defs/Memberlist"},"maxItems":100,"minItems":1,"type":"array"}},"required":["members"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -691,6 +700,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveGroupMemberRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"member_id":{"type":"string"},"member_id_type":{"type":"string"},"member_type":{"type":"string"}},"required":["member_type","member_id","member_id_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -884,6 +896,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SimplelistGroupMemberRequest {
         response_example: Some(
             r#"{"has_more":true,"memberlist":[{"member_id":"u287xj12","member_id_type":"user_id","member_type":"user"}],"page_token":"TDRRV9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JKiJDGexPw="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

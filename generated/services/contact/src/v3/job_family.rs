@@ -276,6 +276,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobFamilyRequest {
         response_example: Some(
             r#"{"job_family":{"description":"负责产品策略制定的相关工作","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_family_id":"mga5oa8ayjlpkzy","name":"产品","parent_job_family_id":"mga5oa8ayjlpzjq","status":true}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nContent":{"properties":{"locale":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"description":{"type":["string","null"]},"i18n_description":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]},"i18n_name":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]},"name":{"maxLength":100,"minLength":1,"type":"string"},"parent_job_family_id":{"type":["string","null"]},"status":{"type":"boolean"}},"required":["name","status"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -347,6 +350,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobFamilyRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -403,6 +407,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobFamilyRequest {
         response_example: Some(
             r#"{"job_family":{"description":"负责产品策略制定的相关工作","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_family_id":"mga5oa8ayjlpkzy","name":"产品","parent_job_family_id":"mga5oa8ayjlpzjq","status":true}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -518,6 +523,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobFamilyRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"description":"负责产品策略制定的相关工作","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_family_id":"mga5oa8ayjlpkzy","name":"产品","parent_job_family_id":"mga5oa8ayjlpzjq","status":true}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ+G8JG6tK7+ZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -691,6 +697,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateJobFamilyRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"job_family":{"description":"负责产品策略制定的相关工作","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_family_id":"mga5oa8ayjlpkzy","name":"产品","parent_job_family_id":"mga5oa8ayjlpzjq","status":true}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nContent":{"properties":{"locale":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"description":{"type":["string","null"]},"i18n_description":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]},"i18n_name":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]},"name":{"maxLength":100,"minLength":1,"type":["string","null"]},"parent_job_family_id":{"type":["string","null"]},"status":{"type":["boolean","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

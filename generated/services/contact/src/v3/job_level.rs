@@ -240,6 +240,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobLevelRequest {
         response_example: Some(
             r#"{"job_level":{"description":"公司内部中高级职称，有一定专业技术能力的人员","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_level_id":"mga5oa8ayjlp9rb","name":"高级专家","order":200,"status":true}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nContent":{"properties":{"locale":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"description":{"type":["string","null"]},"i18n_description":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]},"i18n_name":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]},"name":{"maxLength":255,"minLength":1,"type":"string"},"order":{"format":"int64","maximum":100000.0,"minimum":100.0,"type":["integer","null"]},"status":{"type":"boolean"}},"required":["name","status"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -305,6 +308,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobLevelRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -361,6 +365,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobLevelRequest {
         response_example: Some(
             r#"{"job_level":{"description":"公司内部中高级职称，有一定专业技术能力的人员","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_level_id":"mga5oa8ayjlp9rb","name":"高级专家","order":200,"status":true}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -476,6 +481,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobLevelRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"description":"公司内部中高级职称，有一定专业技术能力的人员","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_level_id":"mga5oa8ayjlp9rb","name":"高级专家","order":200,"status":true}],"page_token":"3"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -625,6 +631,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateJobLevelRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"job_level":{"description":"公司内部中高级职称，有一定专业技术能力的人员","i18n_description":[{"locale":"zh_cn","value":"多语言内容"}],"i18n_name":[{"locale":"zh_cn","value":"多语言内容"}],"job_level_id":"mga5oa8ayjlp9rb","name":"高级专家","order":200,"status":true}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nContent":{"properties":{"locale":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"description":{"type":["string","null"]},"i18n_description":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]},"i18n_name":{"items":{"$ref":"#/$defs/I18nContent"},"type":["array","null"]},"name":{"maxLength":255,"minLength":1,"type":["string","null"]},"order":{"format":"int64","maximum":100000.0,"minimum":100.0,"type":["integer","null"]},"status":{"type":["boolean","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

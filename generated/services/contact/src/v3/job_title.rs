@@ -104,6 +104,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobTitleRequest {
         response_example: Some(
             r#"{"job_title":{"i18n_name":[{"locale":"zh_cn","value":"专家"}],"job_title_id":"b5565c46b749","name":"高级工程师","status":true}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -203,6 +204,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobTitleRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"i18n_name":[{"locale":"zh_cn","value":"专家"}],"job_title_id":"b5565c46b749","name":"高级工程师","status":true}],"page_token":"1r5QdASJi1sp5aJn"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -166,6 +166,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListScopeRequest {
         response_example: Some(
             r#"{"department_ids":["75217143312g9842"],"group_ids":["4bgga762"],"has_more":true,"page_token":"AQD9/Rn9eij9Pm39ED40/e4EuQbBea/ybCE7/PQ1yzQXAVoq7bxTVC%2BI1oJqeoRY","user_ids":["9b2fabg6"]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

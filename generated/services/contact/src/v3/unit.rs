@@ -305,6 +305,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BindDepartmentUnitRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"department_id":{"type":"string"},"department_id_type":{"type":["string","null"]},"unit_id":{"type":"string"}},"required":["unit_id","department_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -397,6 +400,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUnitRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{"unit_id":"BU121"}"#),
+        body_schema: Some(
+            r#"{"properties":{"name":{"type":"string"},"unit_id":{"type":["string","null"]},"unit_type":{"type":"string"}},"required":["name","unit_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -462,6 +468,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUnitRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -524,6 +531,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUnitRequest {
         response_example: Some(
             r#"{"unit":{"name":"消费者事业部","unit_id":"BU121","unit_type":"事业部"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -635,6 +643,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUnitRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBudfdagatagdd=","unitlist":[{"name":"消费者事业部","unit_id":"BU121","unit_type":"事业部"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);
@@ -810,6 +819,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentUnitRequest {
         response_example: Some(
             r#"{"departmentlist":[{"department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","unit_id":"BU121"}],"has_more":true,"page_token":"AQD9/Rn9eij9Pm39ED40/dk53s4Ebp882DYfFaPFbz00L4CMZJrqGdzNyc8BcZtDbwVUvRmQTvyMYicnGWrde9X56TgdBuS+JdtW="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -918,6 +928,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUnitRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"name":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -993,6 +1006,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UnbindDepartmentUnitRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"department_id":{"type":"string"},"department_id_type":{"type":["string","null"]},"unit_id":{"type":"string"}},"required":["unit_id","department_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

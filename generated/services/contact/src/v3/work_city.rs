@@ -104,6 +104,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetWorkCityRequest {
         response_example: Some(
             r#"{"work_city":{"i18n_name":[{"locale":"zh_cn","value":"北京"}],"name":"北京","status":true,"work_city_id":"0dd1ec95f021"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -203,6 +204,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkCityRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"i18n_name":[{"locale":"zh_cn","value":"北京"}],"name":"北京","status":true,"work_city_id":"0dd1ec95f021"}],"page_token":"1r5QdASJi1sp5aJn"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

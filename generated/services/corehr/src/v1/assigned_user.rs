@@ -131,6 +131,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchAssignedUserRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"employment_id":"6967639606963471902","management_scope_list":[{"management_dimension":"department","obj_id":"7023318326176777742"}]}],"page_token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ManagementScope":{"properties":{"management_dimension":{"type":"string"},"obj_id":{"type":"string"}},"required":["management_dimension","obj_id"],"type":"object"}},"properties":{"management_scope_list":{"items":{"$ref":"#/$defs/ManagementScope"},"type":"array"},"page_size":{"type":"string"},"page_token":{"type":["string","null"]},"role_id":{"type":"string"},"search_method":{"type":"string"}},"required":["role_id","management_scope_list","search_method","page_size"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -251,6 +251,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddRoleAssignAuthorizationRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{"assign_id":"67489937334909845"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AssignedOrganizationWithCode":{"properties":{"org_codes":{"items":{"type":"string"},"type":["array","null"]},"org_ids":{"items":{"type":"string"},"type":["array","null"]},"org_key":{"type":["string","null"]}},"type":"object"}},"properties":{"assigned_organization_items":{"items":{"items":{"$ref":"#/$defs/AssignedOrganizationWithCode"},"type":"array"},"maxItems":300,"minItems":0,"type":"array"}},"required":["assigned_organization_items"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -338,6 +341,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByParamAuthorizationRequest {
         response_example: Some(
             r#"{"role_authorization":{"employment_id":"6967639606963471902","permission_detail_list":[{"assigned_organization_list":[[{"org_id_list":["6967639606963471902"],"org_key":"department","org_name":{"en_us":"department","zh_cn":"部门"}}]],"grantor_rule_list":[{"expression":{"conditions":[{"left":{"lookup_type":"user","lookup_value":"1","type":1,"value":"a"},"operator":1,"right":{"lookup_type":"user","lookup_value":"1","type":1,"value":"a"},"right_value_type":1}],"logic_expression":"1 and 2"},"rule_dimension":{"entity_key":"员工","entity_name":{"en_us":"User","zh_cn":"员工"}},"rule_type":1}],"role":{"code":"department_manager","description":{"en_us":"description","zh_cn":"描述"},"id":"7034393015968122400","name":{"en_us":"department manager","zh_cn":"部门经理"},"org_truncation":[{"depth":0,"org_key":"department","type":0}]},"update_time":"1720584039"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -510,6 +514,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryAuthorizationRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"employment_id":"6967639606963471902","permission_detail_list":[{"assigned_organization_list":[[{"org_id_list":["6967639606963471902"],"org_key":"department","org_name":{"en_us":"department","zh_cn":"部门"}}]],"grantor_rule_list":[{"expression":{"conditions":[{"left":{"lookup_type":"user","lookup_value":"1","type":1,"value":"a"},"operator":1,"right":{"lookup_type":"user","lookup_value":"1","type":1,"value":"a"},"right_value_type":1}],"logic_expression":"1 and 2"},"rule_dimension":{"entity_key":"user","entity_name":{"en_us":"User","zh_cn":"员工"}},"rule_type":1}],"role":{"active_status":1,"code":"department_manager","created_by":"6967639606963471902","description":{"en_us":"英文描述","zh_cn":"中文描述"},"group_type":1,"id":"7034393015968122400","name":{"en_us":"department manager","zh_cn":"部门经理"},"org_truncation":[{"depth":0,"org_key":"department","type":0}],"update_time":"1720584039"},"update_time":"1720584039"}]}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -636,6 +641,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveRoleAssignAuthorizationRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{"assign_id":"67489937334909845"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -755,6 +761,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateRoleAssignAuthorizationRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{"assign_id":"67489937334909845"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AssignedOrganizationWithCode":{"properties":{"org_codes":{"items":{"type":"string"},"type":["array","null"]},"org_ids":{"items":{"type":"string"},"type":["array","null"]},"org_key":{"type":["string","null"]}},"type":"object"}},"properties":{"assigned_organization_items":{"items":{"items":{"$ref":"#/$defs/AssignedOrganizationWithCode"},"type":"array"},"maxItems":300,"minItems":0,"type":"array"}},"required":["assigned_organization_items"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

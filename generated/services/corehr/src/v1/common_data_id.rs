@@ -139,6 +139,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ConvertCommonDataIdRequest {
         response_example: Some(
             r#"{"items":[{"id":"7224321696097404460","target_id":"7224321696097404461"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

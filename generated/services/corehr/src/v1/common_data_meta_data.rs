@@ -205,6 +205,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddEnumOptionCommonDataMetaDataRe
         response_example: Some(
             r#"{"enum_field_api_name":"final_assessment_grade","enum_field_options":[{"active":true,"name":{"en_us":"en","zh_cn":"cn"},"option_api_name":"grade_e"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"EnumFieldOption":{"properties":{"active":{"type":["boolean","null"]},"name":{"$ref":"#/$defs/Name"},"option_api_name":{"maxLength":100,"minLength":1,"type":"string"}},"required":["option_api_name","name"],"type":"object"},"Name":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"enum_field_api_name":{"type":"string"},"enum_field_options":{"items":{"$ref":"#/$defs/EnumFieldOption"},"minItems":1,"type":"array"},"object_api_name":{"type":"string"}},"required":["object_api_name","enum_field_api_name","enum_field_options"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -341,6 +344,9 @@ impl ::feishu_runtime::codegen::ApiRequest for EditEnumOptionCommonDataMetaDataR
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"enum_field_api_name":"final_assessment_grade","enum_field_options":[{"active":true,"name":{"en_us":"en","zh_cn":"cn"},"option_api_name":"grade_e"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"EnumFieldOption":{"properties":{"active":{"type":["boolean","null"]},"name":{"$ref":"#/$defs/Name"},"option_api_name":{"maxLength":100,"minLength":1,"type":"string"}},"required":["option_api_name","name"],"type":"object"},"Name":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"enum_field_api_name":{"type":"string"},"enum_field_option":{"$ref":"#/$defs/EnumFieldOption"},"object_api_name":{"type":"string"}},"required":["object_api_name","enum_field_api_name","enum_field_option"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -349,6 +349,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MatchCompensationStandardRequest 
         response_example: Some(
             r#"{"effective_time":"1660924800000","grade":{"currency":{"code":"CNY","currency_id":"6863329932261459464","name":{"en_us":"Renminbi (Chinese) yuan","zh_cn":"人民币元"}},"grade_id":"7174758360888215084","grade_standard_value":{"band_width":{"lower_limit":"5000","upper_limit":"10000"},"reference_object":{"api_name":"cpst_item","id":"7156853394442044972"},"standard_type":{"api_name":"bandwidth_and_standard_value"},"standard_value":"8888"},"grade_tid":"7174758360888247852"},"standard_id":"7174758593538295340"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

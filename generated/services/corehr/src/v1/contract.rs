@@ -175,6 +175,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateContractRequest {
         response_example: Some(
             r#"{"contract":{"contract_end_date":"2006-01-02","contract_number":"6919737965274990093","contract_type":{"display":[{"lang":"zh-CN","value":"劳动合同"}],"enum_name":"labor_contract"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"duration_type":{"display":[{"lang":"zh-CN","value":"固定期限类型合同"}],"enum_name":"fixed_term"},"effective_time":"2050-01-01 00:00:00","employment_id":"6893013238632416776","expiration_time":"9999-12-31 23:59:59","first_party_company_id":"6892686614112241165","id":"6919737965274990093","person_id":"151515151","signing_type":{"display":[{"lang":"zh-CN","value":"变更"}],"enum_name":"changed"}}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"I18n":{"properties":{"lang":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"contract_end_date":{"type":["string","null"]},"contract_number":{"type":["string","null"]},"contract_type":{"$ref":"#/$defs/Enum"},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"duration_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"effective_time":{"type":"string"},"employment_id":{"type":"string"},"expiration_time":{"type":["string","null"]},"first_party_company_id":{"type":"string"},"person_id":{"type":["string","null"]},"signing_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]}},"required":["effective_time","employment_id","contract_type","first_party_company_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -227,6 +230,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteContractRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -274,6 +278,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetContractRequest {
         response_example: Some(
             r#"{"contract":{"contract_end_date":"2006-01-02","contract_number":"6919737965274990093","contract_status":{"display":[{"lang":"zh-CN","value":"已终止"}],"enum_name":"contract_closed"},"contract_type":{"display":[{"lang":"zh-CN","value":"实习协议"}],"enum_name":"internship_agreement"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"duration_type":{"display":[{"lang":"zh-CN","value":"无固定期限"}],"enum_name":"open_ended"},"effective_time":"2050-01-01 00:00:00","employment_id":"6893013238632416776","expiration_time":"9999-12-31 23:59:59","first_party_company_id":"6892686614112241165","id":"6919737965274990093","person_id":"151515151","renewal_status":{"display":[{"lang":"zh-CN","value":"未发起"}],"enum_name":"not_started"},"signing_times":1,"signing_type":{"display":[{"lang":"zh-CN","value":"续签"}],"enum_name":"renewed"}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -341,6 +346,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListContractRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"contract_end_date":"2006-01-02","contract_number":"6919737965274990093","contract_status":{"display":[{"lang":"zh-CN","value":"待生效"}],"enum_name":"to_be_effective"},"contract_type":{"display":[{"lang":"zh-CN","value":"劳动合同"}],"enum_name":"labor_contract"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"duration_type":{"display":[{"lang":"zh-CN","value":"固定期限类型"}],"enum_name":"fix_term"},"effective_time":"2050-01-01 00:00:00","employment_id":"6893013238632416776","expiration_time":"9999-12-31 23:59:59","first_party_company_id":"6892686614112241165","id":"6919737965274990093","person_id":"151515151","renewal_status":{"display":[{"lang":"zh-CN","value":"已拒绝"}],"enum_name":"rejected"},"signing_times":1,"signing_type":{"display":[{"lang":"zh-CN","value":"新签"}],"enum_name":"new"}}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -445,6 +451,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchContractRequest {
         ],
         response_example: Some(
             r#"{"contract":{"contract_end_date":"2006-01-02","contract_number":"6919737965274990093","contract_status":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"contract_type":{"display":[{"lang":"zh-CN","value":"劳动合同"}],"enum_name":"labor_contract"},"custom_fields":[{"field_name":"name","value":"Sandy"}],"duration_type":{"display":[{"lang":"zh-CN","value":"固定期限类型合同"}],"enum_name":"fixed_term"},"effective_time":"2050-01-01 00:00:00","employment_id":"6893013238632416776","expiration_time":"9999-12-31 23:59:59","first_party_company_id":"6892686614112241165","id":"6919737965274990093","person_id":"151515151","renewal_status":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"phone_type"},"signing_times":1,"signing_type":{"display":[{"lang":"zh-CN","value":"变更"}],"enum_name":"changed"}}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"I18n":{"properties":{"lang":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"contract_end_date":{"type":["string","null"]},"contract_number":{"type":["string","null"]},"contract_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"duration_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"effective_time":{"type":["string","null"]},"employment_id":{"type":["string","null"]},"expiration_time":{"type":["string","null"]},"first_party_company_id":{"type":["string","null"]},"person_id":{"type":["string","null"]},"signing_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

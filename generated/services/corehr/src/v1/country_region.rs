@@ -152,6 +152,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCountryRegionRequest {
         response_example: Some(
             r#"{"country_region":{"alpha_2_code":"12","alpha_3_code":"12","id":"1","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -265,6 +266,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCountryRegionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"alpha_2_code":"12","alpha_3_code":"12","id":"1","name":[{"lang":"zh-CN","value":"张三"}]}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -152,6 +152,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCurrencyRequest {
         response_example: Some(
             r#"{"currency":{"country_region_id":"12","currency_alpha_3_code":"12","currency_name":[{"lang":"zh-CN","value":"张三"}],"id":"1","numeric_code":12}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -265,6 +266,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCurrencyRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"country_region_id":"12","currency_alpha_3_code":"12","currency_name":[{"lang":"zh-CN","value":"张三"}],"id":"1","numeric_code":12}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

@@ -167,6 +167,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByParamCustomFieldRequest {
         response_example: Some(
             r#"{"data":{"common_schema_config":{"attachment_field_setting":{"file_type":1,"is_multiple":false},"calculated_field_setting":{"type":1},"date_time_field_setting":{"date_time_type":1},"enum_field_setting":{"enum_field_option_list":[{"api_name":"custom_enum_option_33","description":{"en_us":"en","zh_cn":"cn"},"is_open":true,"name":{"en_us":"en","zh_cn":"cn"}}],"is_multiple":false},"image_field_setting":{"display_style":1,"image_type":1},"lookup_field_setting":{"is_multiple":false,"lookup_obj_api_name":"employment"},"number_field_setting":{"decimal_places":1,"decimal_total_places":1,"number_field_type":1,"round_type":1},"text_field_setting":{"is_multiline":true,"is_multilingual":true,"is_url_type":true,"max_length":1}},"create_time":"1625542287","custom_api_name":"custom_field_33__c","description":{"en_us":"en","zh_cn":"cn"},"is_open":true,"is_required":true,"is_unique":true,"name":{"en_us":"en","zh_cn":"cn"},"object_api_name":"offboarding_info","type":1,"update_time":"1625542639"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -253,6 +254,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListObjectApiNameCustomFieldReque
         response_example: Some(
             r#"{"has_more":true,"items":[{"create_time":"1644992809","is_open":false,"name":{"en_us":"en","zh_cn":"cn"},"object_api_name":"offboarding_info","update_time":"1644992809"}],"page_token":"3"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -352,6 +354,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryCustomFieldRequest {
         response_example: Some(
             r#"{"items":[{"common_schema_config":{"attachment_field_setting":{"file_type":1,"is_multiple":false},"calculated_field_setting":{"type":1},"date_time_field_setting":{"date_time_type":1},"enum_field_setting":{"enum_field_option_list":[{"api_name":"custom_enum_option_33","description":{"en_us":"en","zh_cn":"cn"},"is_open":true,"name":{"en_us":"en","zh_cn":"cn"}}],"is_multiple":false},"image_field_setting":{"display_style":1,"image_type":1},"lookup_field_setting":{"is_multiple":false,"lookup_obj_api_name":"employment"},"number_field_setting":{"decimal_places":1,"decimal_total_places":1,"number_field_type":1,"round_type":1},"text_field_setting":{"is_multiline":true,"is_multilingual":true,"is_url_type":true,"max_length":1}},"create_time":"1625542287","custom_api_name":"custom_field_33__c","description":{"en_us":"en","zh_cn":"cn"},"is_open":true,"is_required":true,"is_unique":true,"name":{"en_us":"en","zh_cn":"cn"},"object_api_name":"offboarding_info","type":1,"update_time":"1625542639"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

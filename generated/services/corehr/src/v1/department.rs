@@ -422,6 +422,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDepartmentRequest {
         response_example: Some(
             r#"{"department":{"cost_center_id":"7142384817131652652","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"001000-001000","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4719168654814483759","tree_order":"001000","type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}},"id":"4719456877659520852","is_confidential":true,"manager":"6893013238632416776","staffing_model":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"position"},"sub_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"HiberarchyCommon":{"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":["string","null"]},"expiration_time":{"type":["string","null"]},"list_order":{"type":["string","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"parent_id":{"type":["string","null"]},"tree_order":{"type":["string","null"]},"type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]}},"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"cost_center_id":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"effective_time":{"type":"string"},"hiberarchy_common":{"$ref":"#/$defs/HiberarchyCommon"},"is_confidential":{"type":["boolean","null"]},"is_prefer_manual_encoding":{"type":["boolean","null"]},"manager":{"type":["string","null"]},"staffing_model":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"sub_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]}},"required":["hiberarchy_common","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -496,6 +499,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -573,6 +577,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDepartmentRequest {
         response_example: Some(
             r#"{"department":{"cost_center_id":"7142384817131652652","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"001000-001000","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4719168654814483759","tree_order":"001000","type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}},"id":"6969828847121885087","is_confidential":true,"manager":"6893013238632416776","staffing_model":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"position"},"sub_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -715,6 +720,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDepartmentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"cost_center_id":"7142384817131652652","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"001000-001000","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4719168654814483759","tree_order":"001000","type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}},"id":"6969828847121885087","is_confidential":true,"manager":"6893013238632416776","staffing_model":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"job"},"sub_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -996,6 +1002,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"department":{"cost_center_id":"7142384817131652652","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"001000-001000","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4719168654814483759","tree_order":"001000","type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}},"id":"6969828847121885087","is_confidential":true,"manager":"6893013238632416776","staffing_model":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"job"},"sub_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"HiberarchyCommon":{"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":["string","null"]},"expiration_time":{"type":["string","null"]},"list_order":{"type":["string","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"parent_id":{"type":["string","null"]},"tree_order":{"type":["string","null"]},"type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]}},"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"cost_center_id":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"effective_time":{"type":"string"},"hiberarchy_common":{"anyOf":[{"$ref":"#/$defs/HiberarchyCommon"},{"type":"null"}]},"id":{"type":["string","null"]},"is_confidential":{"type":["boolean","null"]},"manager":{"type":["string","null"]},"staffing_model":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"sub_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]}},"required":["effective_time"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -142,6 +142,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeTypeRequest {
         response_example: Some(
             r#"{"employee_type":{"active":true,"code":"1245","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_employee_type":true,"id":"6919732473504990727","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":"boolean"},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"default_employee_type":{"type":"boolean"},"name":{"items":{"$ref":"#/$defs/I18n"},"type":"array"}},"required":["name","default_employee_type","active"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -197,6 +200,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeTypeRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -247,6 +251,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetEmployeeTypeRequest {
         response_example: Some(
             r#"{"employee_type":{"active":true,"code":"1245","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_employee_type":true,"id":"6919732473504990727","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -317,6 +322,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListEmployeeTypeRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"1245","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_employee_type":true,"id":"6919732473504990727","name":[{"lang":"zh-CN","value":"张三"}]}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -411,6 +417,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeTypeRequest {
         ],
         response_example: Some(
             r#"{"employee_type":{"active":true,"code":"1245","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_employee_type":true,"id":"6919732473504990727","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"default_employee_type":{"type":["boolean","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

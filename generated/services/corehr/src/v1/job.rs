@@ -155,6 +155,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobRequest {
         response_example: Some(
             r#"{"job":{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"负责软件系统的设计、开发与维护，参与需求分析和技术方案制定"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"高级软件工程师"}],"name":[{"lang":"zh-CN","value":"软件工程师"}],"pathway_id":"4719519211875096301","working_hours_type_id":"6890452208593372679"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":"boolean"},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":"string"},"job_family_id_list":{"items":{"type":"string"},"type":["array","null"]},"job_level_id_list":{"items":{"type":"string"},"type":["array","null"]},"job_title":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":"array"},"pathway_id":{"type":["string","null"]},"working_hours_type_id":{"type":["string","null"]}},"required":["name","active","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -208,6 +211,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -256,6 +260,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobRequest {
         response_example: Some(
             r#"{"job":{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"张三"}],"name":[{"lang":"zh-CN","value":"张三"}],"working_hours_type_id":"6890452208593372679"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -354,6 +359,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"张三"}],"name":[{"lang":"zh-CN","value":"张三"}],"working_hours_type_id":"6890452208593372679"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -451,6 +457,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobRequest {
         ],
         response_example: Some(
             r#"{"job":{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"负责后端开发工作"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"高级"}],"name":[{"lang":"zh-CN","value":"软件工程师"}],"pathway_id":"4719519211875096301","working_hours_type_id":"6890452208593372679"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":["string","null"]},"job_family_id_list":{"items":{"type":"string"},"type":["array","null"]},"job_level_id_list":{"items":{"type":"string"},"type":["array","null"]},"job_title":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"pathway_id":{"type":["string","null"]},"working_hours_type_id":{"type":["string","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

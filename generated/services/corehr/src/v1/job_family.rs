@@ -159,6 +159,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobFamilyRequest {
         response_example: Some(
             r#"{"job_family":{"active":true,"code":"123456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"这是一个技术序列的描述"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","id":"4698019107896524633","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":"boolean"},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":"string"},"name":{"items":{"$ref":"#/$defs/I18n"},"type":"array"},"parent_id":{"type":["string","null"]},"pathway_ids":{"items":{"type":"string"},"type":["array","null"]},"selectable":{"type":["boolean","null"]}},"required":["name","active","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -214,6 +217,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobFamilyRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -264,6 +268,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobFamilyRequest {
         response_example: Some(
             r#"{"job_family":{"active":true,"code":"123456","custom_fields":[{"field_name":"序列管理员","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"刘梓新"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","id":"4698019107896524633","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -334,6 +339,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobFamilyRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"HR-MG-001","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"刘梓新"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","id":"4698019107896524633","name":[{"lang":"zh-CN","value":"管理序列"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}],"page_token":"4698019107896524634"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -425,6 +431,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobFamilyRequest {
         ],
         response_example: Some(
             r#"{"job_family":{"active":true,"code":"123456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"这是一个技术序列的描述"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","id":"4698019107896524633","name":[{"lang":"zh-CN","value":"张三"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":["string","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"parent_id":{"type":["string","null"]},"pathway_ids":{"items":{"type":"string"},"type":["array","null"]},"selectable":{"type":["boolean","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

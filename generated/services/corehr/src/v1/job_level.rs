@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobLevelRequest {
         response_example: Some(
             r#"{"job_level":{"active":true,"code":"VQzo/BSonp8l6PmcZ+VlDhkd2595LMkhyBAGX6HAlCY=","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"普通职级"}],"id":"4692446793125560154","job_grade":["4692446793125560154"],"level_order":9999,"name":[{"lang":"zh-CN","value":"P5"}],"pathway_ids":["4719519211875096301"],"view_order":123}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":"boolean"},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"job_grade":{"items":{"type":"string"},"type":["array","null"]},"level_order":{"format":"int64","type":"integer"},"name":{"items":{"$ref":"#/$defs/I18n"},"type":"array"},"pathway_ids":{"items":{"type":"string"},"type":["array","null"]},"view_order":{"format":"int64","maximum":999999.0,"minimum":1.0,"type":["integer","null"]}},"required":["level_order","name","active"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -232,6 +235,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobLevelRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -282,6 +286,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobLevelRequest {
         response_example: Some(
             r#"{"job_level":{"active":true,"code":"VQzo/BSonp8l6PmcZ+VlDhkd2595LMkhyBAGX6HAlCY=","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"普通职级"}],"id":"4692446793125560154","job_grade":["4692446793125560154"],"level_order":9999,"name":[{"lang":"zh-CN","value":"P5"}],"pathway_ids":["4719519211875096301"],"view_order":123}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -352,6 +357,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobLevelRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"J001","custom_fields":[{"field_name":"职级负责人","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"普通职级"}],"id":"4692446793125560154","job_grade":["4692446793125560154"],"level_order":10,"name":[{"lang":"zh-CN","value":"P5"}],"pathway_ids":["4719519211875096301"],"view_order":123}],"page_token":"4692446793125560155"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -459,6 +465,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobLevelRequest {
         ],
         response_example: Some(
             r#"{"job_level":{"active":true,"code":"J001","custom_fields":[{"field_name":"name","value":"\"工程师\""}],"description":[{"lang":"zh-CN","value":"普通职级"}],"id":"4692446793125560154","job_grade":["4692446793125560154"],"level_order":10,"name":[{"lang":"zh-CN","value":"P5"}],"pathway_ids":["4719519211875096301"],"view_order":123}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"job_grade":{"items":{"type":"string"},"type":["array","null"]},"level_order":{"format":"int64","type":["integer","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"pathway_ids":{"items":{"type":"string"},"type":["array","null"]},"view_order":{"format":"int64","maximum":999999.0,"minimum":1.0,"type":["integer","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -407,6 +407,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CalendarByScopeLeaveRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"calendar_wk_id":"6722331851580982798"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -787,6 +788,7 @@ impl ::feishu_runtime::codegen::ApiRequest for LeaveBalancesLeaveRequest {
         response_example: Some(
             r#"{"employment_leave_balance_list":[{"as_of_date":"2022-07-29","employment_id":"4718803945687580505","employment_name":[{"lang":"zh-CN","value":"张三"}],"leave_balance_list":[{"balance_in_current_cycle":"0","historical_cycles_left":"0","history_cycle_accrual":"0","leave_balance":"0","leave_duration_unit":1,"leave_type_id":"4718803945687580505","leave_type_name":[{"lang":"zh-CN","value":"张三"}],"offboarding_balance":"0","offboarding_granted":"0","taken":"0","taken_current_date":"0","taken_history_cycle":"0","this_cycle_taken":"0","this_cycle_total":"0"}]}],"has_more":true,"page_token":"{\"eu_nc\":\"[\\\"6994333322503669260\\\"]\"}"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1446,6 +1448,7 @@ impl ::feishu_runtime::codegen::ApiRequest for LeaveRequestHistoryLeaveRequest {
         response_example: Some(
             r#"{"has_more":true,"leave_request_list":[{"actual_end_date":"2022-08-02","approval_date":"2022-09-09","data_source":1,"details":[{"leave_date":"2022-07-07","leave_duration":"1","leave_duration_unit":1,"leave_request_id":"4718803945687580505","paid_type":1}],"employment_id":"4718803945687580505","employment_name":[{"lang":"zh-CN","value":"张三"}],"end_time":"2023-01-05","estimated_end_date":"2022-08-02","grant_source":"manual","is_deducted":false,"leave_cancel_process_id":["7304865941202929196"],"leave_correct_process_id":["7304865941202929196"],"leave_correct_process_info":[{"process_apply_time":"2024-01-01 00:00:00","process_id":"4718803945687580505","process_status":"passed"}],"leave_duration":"2","leave_duration_unit":2,"leave_process_id":["7304865941202929196"],"leave_request_id":"4718803945687580505","leave_request_status":2,"leave_return_process_id":["7304865941202929196"],"leave_tag_conf":{"tags":[{"key":"leave_category","values":["Life events"]}]},"leave_type_code":"Annual Leave","leave_type_id":"0","leave_type_name":[{"lang":"zh-CN","value":"年假"}],"notes":"备注","return_time":"1662134400","start_time":"2022-07-06","submitted_at":"1659080476","submitted_by":"7109664941775241244","time_zone":"Asia/Shanghai","wd_paid_type":1,"workday_extend_infos":[{"key":"SampleKey","value":"SampleValue"}]}],"page_token":"[1712932008000,\"7356863257632491046\"]"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -1853,6 +1856,7 @@ impl ::feishu_runtime::codegen::ApiRequest for LeaveTypesLeaveRequest {
         response_example: Some(
             r#"{"has_more":true,"leave_type_list":[{"created_at":"1658730384","created_by":"7104164629974646786","leave_subtype_list":[{"leave_type_id":"4718803945687580505","leave_type_name":[{"lang":"zh_CN","value":"张三"}]}],"leave_type_id":"4718803945687580505","leave_type_name":[{"lang":"zh_CN","value":"张三"}],"status":2,"updated_at":"1658996995","updated_by":"7112112899636854812"}],"page_token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1950,6 +1954,9 @@ impl ::feishu_runtime::codegen::ApiRequest for WorkCalendarLeaveRequest {
         response_example: Some(
             r#"{"count":20,"work_calendars":[{"calendar_id":"7136914415957591596","calendar_name":{"en_us":"calendar1","zh_cn":"日历1"},"enable":true}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"SortOption":{"properties":{"sort_by_enum_value_order":{"type":["boolean","null"]},"sort_by_pinyin":{"type":["boolean","null"]},"sort_by_strand_length":{"type":["boolean","null"]},"sort_field":{"type":["string","null"]},"sort_i18n":{"format":"int64","type":["integer","null"]},"sort_order":{"format":"int64","type":["integer","null"]}},"type":"object"},"WkOption":{"properties":{"count":{"type":["boolean","null"]},"limit":{"format":"int64","maximum":2000.0,"minimum":1.0,"type":"integer"},"offset":{"format":"int64","type":["integer","null"]},"sort_options":{"items":{"$ref":"#/$defs/SortOption"},"maxItems":50,"minItems":0,"type":["array","null"]}},"required":["limit"],"type":"object"}},"properties":{"only_enable":{"type":["boolean","null"]},"wk_calendar_id_gt":{"type":["string","null"]},"wk_calendar_ids":{"items":{"type":"string"},"type":"array"},"wk_option":{"anyOf":[{"$ref":"#/$defs/WkOption"},{"type":"null"}]}},"required":["wk_calendar_ids"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -2035,6 +2042,9 @@ impl ::feishu_runtime::codegen::ApiRequest for WorkCalendarDateLeaveRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"calendar_dates":[{"calendar_id":"7390282135276635692","date":"2006-01-02","date_type":"day_off","id":"7390282135276635692"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"begin_date":{"type":["string","null"]},"dates":{"items":{"type":"string"},"maxItems":50,"minItems":1,"type":["array","null"]},"end_date":{"type":["string","null"]},"ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"limit":{"format":"int64","type":["integer","null"]},"offset":{"format":"int64","type":["integer","null"]},"wk_calendar_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["wk_calendar_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

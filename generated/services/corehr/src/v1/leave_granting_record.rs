@@ -397,6 +397,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateLeaveGrantingRecordRequest 
         response_example: Some(
             r#"{"leave_granting_record":{"created_at":"1608725989000","created_by":"646465654545","effective_date":"2022-01-01","employment_id":"6893014062142064135","expiration_date":"2022-01-01","granted_by":3,"granting_quantity":"0.5","granting_unit":1,"id":"6893014062142064135","leave_type_id":"6893014062142064135","reason":[{"lang":"zh_CN","value":"张三"}],"section_type":1,"updated_at":"1608725989000","updated_by":"646465654545"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"effective_date":{"type":"string"},"employment_id":{"type":"string"},"expiration_date":{"type":["string","null"]},"external_id":{"type":["string","null"]},"granting_quantity":{"type":"string"},"granting_unit":{"format":"int64","type":"integer"},"leave_type_id":{"type":"string"},"reason":{"items":{"$ref":"#/$defs/I18n"},"type":"array"},"section_type":{"format":"int64","type":["integer","null"]}},"required":["leave_type_id","employment_id","granting_quantity","granting_unit","effective_date","reason"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -669,6 +672,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteLeaveGrantingRecordRequest 
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

@@ -140,6 +140,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":"boolean"},"code":{"type":"string"},"country_region_id":{"type":"string"},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"identification_type":{"$ref":"#/$defs/Enum"},"name":{"items":{"$ref":"#/$defs/I18n"},"type":"array"},"validation_rule":{"type":"string"},"validation_rule_description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]}},"required":["country_region_id","name","active","validation_rule","code","identification_type"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -195,6 +198,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -243,6 +247,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -353,6 +358,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -455,6 +461,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchNationalIdTypeRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"country_region_id":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"identification_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"validation_rule":{"type":["string","null"]},"validation_rule_description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

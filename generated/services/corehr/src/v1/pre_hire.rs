@@ -155,6 +155,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePreHireRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -205,6 +206,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPreHireRequest {
         response_example: Some(
             r#"{"pre_hire":{"ats_application_id":"4719168654814483759","cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"employee_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"employee_type_id":"正式","hire_date":"2020-01-01","id":"154545454","onboarding_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"person_id":"656464648662","worker_id":"1245646"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -444,6 +446,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPreHireRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"ats_application_id":"4719168654814483759","cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"department_id":"656464648662","employee_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"employee_type_id":"正式","hire_date":"2020-01-01","id":"154545454","onboarding_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"person_id":"656464648662","work_email_list":[{"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"email":"12456@test.com","email_usage":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"},"is_primary":true,"is_public":true}],"worker_id":"1245646"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -587,6 +590,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPreHireRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"pre_hire":{"ats_application_id":"4719168654814483759","cost_center_rate":[{"cost_center_id":"6950635856373745165","rate":100}],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"employee_type":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"type_1"},"employee_type_id":"正式","hire_date":"2020-01-01","id":"154545454","onboarding_status":{"display":[{"lang":"zh-CN","value":"刘梓新"}],"enum_name":"type_1"},"person_id":"656464648662","worker_id":"1245646"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"I18n":{"properties":{"lang":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"},"SupportCostCenterItem":{"properties":{"cost_center_id":{"type":["string","null"]},"rate":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"ats_application_id":{"type":["string","null"]},"cost_center_rate":{"items":{"$ref":"#/$defs/SupportCostCenterItem"},"type":["array","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"employee_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"employee_type_id":{"type":["string","null"]},"hire_date":{"type":["string","null"]},"onboarding_status":{"$ref":"#/$defs/Enum"},"person_id":{"type":["string","null"]},"worker_id":{"type":["string","null"]}},"required":["onboarding_status"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -86,6 +86,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetProcessFormVariableDataRequest
         response_example: Some(
             r#"{"field_variable_values":[{"variable_api_name":"reason","variable_name":{"en-US":"Reason","zh-CN":"离职原因"},"variable_value":{"enum_value":{"desc":null,"enum_source_id":123,"enum_source_type":2,"name":{"en-US":"","zh-CN":"测试"},"value":"reason_for_offboarding_option96","wk_api_name":"reason_for_offboarding"}}},{"variable_api_name":"offboarding_date","variable_name":{"en-US":"Offboarding date","zh-CN":"离职日期"},"variable_value":{"date_value":{"value":19265}}},{"variable_api_name":"employment","variable_name":{"en-US":"Employment","zh-CN":"员工"},"variable_value":{"employment_value":{"user_id":"123321","value":"123321"}}}],"process_id":"123321"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

@@ -166,6 +166,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSecurityGroupRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"code":"department_manager","created_by":"6967639606963471902","description":{"en_us":"en","zh_cn":"cn"},"group_type":1,"id":"7034393015968122400","name":{"en_us":"en","zh_cn":"cn"},"org_truncation":[{"depth":0,"org_key":"department","type":0}],"update_time":"1"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -278,6 +279,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySecurityGroupRequest {
         ],
         response_example: Some(
             r#"{"hrbp_list":[{"department_id":"7063072995761456670","employment_id_list":["['7063072995761456670']"],"work_location_id":"6892687221355185677"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"BpRoleOrganization":{"properties":{"department_id":{"type":"string"},"role_key":{"type":"string"},"work_location_id":{"type":["string","null"]}},"required":["role_key","department_id"],"type":"object"}},"properties":{"item_list":{"items":{"$ref":"#/$defs/BpRoleOrganization"},"type":"array"},"updated_at_gte":{"type":["string","null"]},"updated_at_lte":{"type":["string","null"]}},"required":["item_list"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -152,6 +152,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSubdivisionRequest {
         response_example: Some(
             r#"{"subdivision":{"country_region_id":"12","id":"12","name":[{"lang":"zh-CN","value":"张三"}],"subdivision_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -279,6 +280,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSubdivisionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"country_region_id":"12","id":"12","name":[{"lang":"zh-CN","value":"张三"}],"subdivision_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"type_1"}}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -152,6 +152,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSubregionRequest {
         response_example: Some(
             r#"{"subregion":{"id":"12","name":[{"lang":"zh-CN","value":"张三"}],"subdivision_id":"12","superior_subregion_id":"12"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -279,6 +280,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSubregionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"id":"12","name":[{"lang":"zh-CN","value":"张三"}],"subdivision_id":"12","superior_subregion_id":"12"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

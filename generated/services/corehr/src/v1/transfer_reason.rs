@@ -159,6 +159,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTransferReasonRequest {
         response_example: Some(
             r#"{"items":[{"active":true,"created_time":"2021-07-04 20:30:47","name":[{"lang":"zh-CN","value":"张三"}],"parent_transfer_reason_unique_identifier":"reason_for_job_change_option25","transfer_reason_unique_identifier":"voluntary_transfer","updated_time":"2022-02-28 16:27:56"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -159,6 +159,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTransferTypeRequest {
         response_example: Some(
             r#"{"items":[{"active":true,"created_at":"2022-04-08 15:17:10","flow_id":"people_6963913041981490725_6982474967023882020","flow_name":[{"lang":"zh-CN","value":"xmz异动流程"}],"name":[{"lang":"zh-CN","value":"上级变 更"},{"lang":"en-US","value":"Reporting Line Change2"}],"transfer_type_unique_identifier":"reporting_line_change","updated_at":"2022-04-08 15:17:10"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

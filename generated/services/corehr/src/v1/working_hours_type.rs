@@ -142,6 +142,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateWorkingHoursTypeRequest {
         response_example: Some(
             r#"{"working_hours_type":{"active":true,"code":"1","country_region_id_list":["6890452208593356295"],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_for_job":true,"id":"6890452208593372679","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":"boolean"},"code":{"type":["string","null"]},"country_region_id_list":{"items":{"type":"string"},"type":["array","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"default_for_job":{"type":"boolean"},"name":{"items":{"$ref":"#/$defs/I18n"},"type":"array"}},"required":["name","default_for_job","active"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -197,6 +200,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteWorkingHoursTypeRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -250,6 +254,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetWorkingHoursTypeRequest {
         response_example: Some(
             r#"{"working_hours_type":{"active":true,"code":"1","country_region_id_list":["6890452208593356295"],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_for_job":true,"id":"6890452208593372679","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);
@@ -323,6 +328,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkingHoursTypeRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"1","country_region_id_list":["6890452208593356295"],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_for_job":true,"id":"6890452208593372679","name":[{"lang":"zh-CN","value":"张三"}]}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -417,6 +423,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchWorkingHoursTypeRequest {
         ],
         response_example: Some(
             r#"{"working_hours_type":{"active":true,"code":"1","country_region_id_list":["6890452208593356295"],"custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"default_for_job":true,"id":"6890452208593372679","name":[{"lang":"zh-CN","value":"张三"}]}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"country_region_id_list":{"items":{"type":"string"},"type":["array","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"type":["array","null"]},"default_for_job":{"type":["boolean","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

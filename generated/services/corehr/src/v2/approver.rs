@@ -177,6 +177,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListApproverRequest {
         response_example: Some(
             r#"{"approver_list":[{"approver_id":"7410781046418966060","approver_status":1,"process_id":"7410781046418966060"}],"has_more":true,"page_token":"1"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoBankRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"bank_code":"CMB","bank_id":"MDBH00000080","bank_name":[{"lang":"zh-CN","value":"中文示例"}],"country_region_id":"6862995757234914824","create_time":"2020-01-01 00:00:00","status":1,"update_time":"2024-01-01 00:00:00"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"bank_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"bank_name_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"type":["array","null"]},"update_end_time":{"type":["string","null"]},"update_start_time":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoBankBranchRequest 
         response_example: Some(
             r#"{"has_more":true,"items":[{"bank_address":"北京市朝阳区","bank_branch_code":"B04","bank_branch_id":"MDBK00061194","bank_branch_name":[{"lang":"zh-CN","value":"中文示例"}],"bank_id":"MDBH00000080","code":"308100005019","create_time":"2020-01-01 00:00:00","register_place":"北京市朝阳区","status":1,"swift_code":"CMBCCNBS201","update_time":"2024-01-01 00:00:00"}],"page_token":"MDBK00000120"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"bank_branch_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"bank_branch_name_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"bank_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"code_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"type":["array","null"]},"update_end_time":{"type":["string","null"]},"update_start_time":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

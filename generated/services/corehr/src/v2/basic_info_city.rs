@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoCityRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"city_id":"6863333352603125255","code":"HRB","country_region_subdivision_id":"6863326262757164551","name":[{"lang":"zh-CN","value":"中文示例"}],"status":1,"subregion_code":"230100"}],"page_token":"7316867189967963685"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"city_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"country_region_subdivision_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

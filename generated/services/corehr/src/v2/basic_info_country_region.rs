@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoCountryRegionReque
         response_example: Some(
             r#"{"has_more":true,"items":[{"alpha_2_code":"CN","alpha_3_code":"CHN","country_region_id":"6862995757234914824","full_name":[{"lang":"zh-CN","value":"中华人民共和国"}],"global_code":"+86","name":[{"lang":"zh-CN","value":"中国"}],"status":1}],"page_token":"6862995772275688974"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"country_region_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

@@ -128,6 +128,9 @@ for SearchBasicInfoCountryRegionSubdivisionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"country_region_id":"6862995791674344967","country_region_subdivision_id":"6863326571462133262","iso_code":"PSE-GZA","name":[{"lang":"zh-CN","value":"中文示例"}],"status":1,"subdivision_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"governorate"}}],"page_token":"6891251722631890445"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"country_region_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"country_region_subdivision_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoCurrencyRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"country_region_id_list":["6862995757234914824"],"currency_alpha_3_code":"CNY","currency_id":"6863329932261459464","currency_name":[{"lang":"zh-CN","value":"中文示例"}],"numeric_code":156,"status":1}],"page_token":"6863329958782043655"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"currency_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoDistrictRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"city_id":"6863333352603125255","district_id":"6863333353496512007","name":[{"lang":"zh-CN","value":"中文示例"}],"status":1,"subregion_code":"230110"}],"page_token":"6863333354096297480"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"city_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"district_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoLanguageRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"ietf_language_tag":"en-UK","language_id":"6863323445740963342","name":[{"lang":"zh-CN","value":"英文（英国）"}],"status":1}],"page_token":"6863323445740963342"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"language_id_list":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

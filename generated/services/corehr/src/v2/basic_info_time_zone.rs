@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchBasicInfoTimeZoneRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"name":[{"lang":"zh-CN","value":"中文示例"}],"status":1,"time_zone_code":"Pacific/Niue","time_zone_id":"6862995813451171342","utc_offset":"-660"}],"page_token":"6862995813451171342"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"status_list":{"items":{"format":"int64","type":"integer"},"maxItems":2,"minItems":0,"type":["array","null"]},"time_zone_id_list":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -179,6 +179,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByDepartmentBpRequest {
         response_example: Some(
             r#"{"items":[{"department_id":"4719456877659520852","hrbp_ids":["4719456877659520852"]}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"department_id":{"type":"string"}},"required":["department_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -349,6 +352,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBpRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"department_id":"4719456877659520852","hrbp_id":"4719456877659520852"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

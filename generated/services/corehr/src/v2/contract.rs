@@ -132,6 +132,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchContractRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"contract_end_date":"2024-01-01","contract_number":"0000011","contract_status":{"display":[{"lang":"zh-CN","value":"合同生效中"}],"enum_name":"contract_open"},"contract_type":{"display":[{"lang":"zh-CN","value":"劳动合同"}],"enum_name":"labor_contract"},"duration_type":{"display":[{"lang":"zh-CN","value":"固定期限"}],"enum_name":"fix_term"},"effective_time":"2023-01-01 00:00:00","employment_id":"6893014062142064135","expiration_time":"2023-11-01 00:00:00","first_party_company_id":"7091599096804394540","id":"7147527056140813828","person_id":"7088589447189022252","renewal_status":{"display":[{"lang":"zh-CN","value":"已拒绝"}],"enum_name":"rejected"},"signing_times":1,"signing_type":{"display":[{"lang":"zh-CN","value":"新签"}],"enum_name":"new"}}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"contract_id_list":{"items":{"type":"string"},"type":["array","null"]},"employment_id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

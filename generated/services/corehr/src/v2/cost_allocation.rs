@@ -176,6 +176,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryCostAllocationRequest {
         response_example: Some(
             r#"{"items":[{"cost_allocations":[{"effective_time":"2024-12-01","expiration_time":"2024-12-02","job_data_cost_center_id":[{"cost_center_id":"6950635856373745165","new_rate":50.2,"rate":100}],"job_data_id":{"wk_id":"7305354116229514796"},"reason":"异动","wk_id":"703912325303191204"}],"employment_id":"7475686493613920050"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"employment_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["employment_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -281,6 +284,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateVersionCostAllocationReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
         response_example: Some(r#"{"cost_allocation_id":"12345678"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EmploymentCostAllocation":{"properties":{"effective_time":{"type":["string","null"]},"expiration_time":{"type":["string","null"]},"job_data_cost_center_id":{"items":{"$ref":"#/$defs/JobDataCostCenter"},"maxItems":50,"minItems":1,"type":["array","null"]},"job_data_id":{"anyOf":[{"$ref":"#/$defs/JobDataId"},{"type":"null"}]},"reason":{"type":["string","null"]},"wk_id":{"type":["string","null"]}},"type":"object"},"JobDataCostCenter":{"properties":{"cost_center_id":{"type":["string","null"]},"new_rate":{"type":["number","null"]},"rate":{"format":"int64","type":["integer","null"]}},"type":"object"},"JobDataId":{"properties":{"wk_id":{"type":["string","null"]}},"type":"object"}},"properties":{"cost_allocation":{"anyOf":[{"$ref":"#/$defs/EmploymentCostAllocation"},{"type":"null"}]},"employment_id":{"type":"string"}},"required":["employment_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -400,6 +406,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveVersionCostAllocationReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EmploymentCostAllocation":{"properties":{"effective_time":{"type":["string","null"]},"expiration_time":{"type":["string","null"]},"job_data_cost_center_id":{"items":{"$ref":"#/$defs/JobDataCostCenter"},"maxItems":50,"minItems":1,"type":["array","null"]},"job_data_id":{"anyOf":[{"$ref":"#/$defs/JobDataId"},{"type":"null"}]},"reason":{"type":["string","null"]},"wk_id":{"type":["string","null"]}},"type":"object"},"JobDataCostCenter":{"properties":{"cost_center_id":{"type":["string","null"]},"new_rate":{"type":["number","null"]},"rate":{"format":"int64","type":["integer","null"]}},"type":"object"},"JobDataId":{"properties":{"wk_id":{"type":["string","null"]}},"type":"object"}},"properties":{"cost_allocation":{"anyOf":[{"$ref":"#/$defs/EmploymentCostAllocation"},{"type":"null"}]},"employment_id":{"type":"string"}},"required":["employment_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -519,6 +528,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateVersionCostAllocationReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EmploymentCostAllocation":{"properties":{"effective_time":{"type":["string","null"]},"expiration_time":{"type":["string","null"]},"job_data_cost_center_id":{"items":{"$ref":"#/$defs/JobDataCostCenter"},"maxItems":50,"minItems":1,"type":["array","null"]},"job_data_id":{"anyOf":[{"$ref":"#/$defs/JobDataId"},{"type":"null"}]},"reason":{"type":["string","null"]},"wk_id":{"type":["string","null"]}},"type":"object"},"JobDataCostCenter":{"properties":{"cost_center_id":{"type":["string","null"]},"new_rate":{"type":["number","null"]},"rate":{"format":"int64","type":["integer","null"]}},"type":"object"},"JobDataId":{"properties":{"wk_id":{"type":["string","null"]}},"type":"object"}},"properties":{"cost_allocation":{"anyOf":[{"$ref":"#/$defs/EmploymentCostAllocation"},{"type":"null"}]},"employment_id":{"type":"string"}},"required":["employment_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

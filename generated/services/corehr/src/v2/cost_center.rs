@@ -292,6 +292,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCostCenterRequest {
         response_example: Some(
             r#"{"cost_center":{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","cost_center_version_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"基础架构相关内容"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"基础架构"}],"parent_cost_center_id":"6862995757234914824"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"code":{"type":["string","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":"string"},"managers":{"items":{"type":"string"},"type":["array","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":"array"},"parent_cost_center_id":{"type":["string","null"]}},"required":["name","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -357,6 +360,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCostCenterRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"operation_reason":{"type":"string"}},"required":["operation_reason"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -452,6 +458,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCostCenterRequest {
         ],
         response_example: Some(
             r#"{"cost_center":{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"基础架构相关"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"张三"}],"parent_cost_center_id":"6862995757234914824"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":"boolean"},"effective_time":{"type":"string"},"operation_reason":{"type":"string"}},"required":["effective_time","active","operation_reason"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -592,6 +601,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineCostCenterReque
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-01-01","expiration_date":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"中文示例"}],"parent_cost_center_id":"6862995757234914824","version_id":"6969828847121885087"}],"page_token":"6969828847121885087"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"cost_center_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"},"effective_date_end":{"maxLength":10,"minLength":10,"type":["string","null"]},"effective_date_start":{"maxLength":10,"minLength":10,"type":["string","null"]},"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"required":["cost_center_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -735,6 +747,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeCostCenterReques
         response_example: Some(
             r#"{"cost_center_ids":["7094136522860922111"],"deleted_cost_center_ids":["7094136522860922111"],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -873,6 +886,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCostCenterRequest {
         ],
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"张三"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"张三"}],"parent_cost_center_id":"6862995757234914824","version_id":"6969828847121885087"}],"page_token":"6969828847121885087"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"code":{"type":["string","null"]},"cost_center_id_list":{"items":{"type":"string"},"type":["array","null"]},"get_all_version":{"type":["boolean","null"]},"name_list":{"items":{"type":"string"},"type":["array","null"]},"parent_cost_center_id":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -1033,6 +1049,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TreeCostCenterRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"has_more":true,"items":[{"children":["6862995757234914824"],"id":"7140964208476371111","level":1}],"page_token":"7140964208476371111"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"cost_center_id":{"type":["string","null"]},"effective_date":{"maxLength":10,"type":["string","null"]},"need_inactive":{"type":["boolean","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -182,6 +182,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCostCenterVersionRequest {
         response_example: Some(
             r#"{"version":{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"中文示例"}],"parent_cost_center_id":"6862995757234914824","version_id":"6969828847121885087"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"code":{"type":["string","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":"string"},"managers":{"items":{"type":"string"},"type":["array","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":"array"},"operation_reason":{"type":"string"},"parent_cost_center_id":{"type":["string","null"]}},"required":["name","effective_time","operation_reason"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -258,6 +261,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCostCenterVersionRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"operation_reason":{"type":"string"}},"required":["operation_reason"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -364,6 +370,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCostCenterVersionRequest {
         ],
         response_example: Some(
             r#"{"version":{"active":true,"code":"MDPD00000023","cost_center_id":"6969828847121885087","description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-01-01","expiration_time":"2020-01-01","managers":["6862995757234914824"],"name":[{"lang":"zh-CN","value":"基础架构"}],"parent_cost_center_id":"6862995757234914824","version_id":"6969828847121885087"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"code":{"type":["string","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"effective_time":{"type":"string"},"managers":{"items":{"type":"string"},"type":["array","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"operation_reason":{"type":"string"},"parent_cost_center_id":{"type":["string","null"]}},"required":["effective_time","operation_reason"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

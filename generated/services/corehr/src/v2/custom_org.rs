@@ -435,6 +435,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ActiveCustomOrgRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":"boolean"},"effective_time":{"maxLength":10,"minLength":10,"type":"string"},"object_api_name":{"type":"string"},"org_id":{"type":"string"}},"required":["org_id","object_api_name","active","effective_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -583,6 +586,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCustomOrgRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{"org_id":"6862995757234914824"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CustomFieldData":{"properties":{"custom_api_name":{"type":"string"},"name":{"anyOf":[{"$ref":"#/$defs/CustomName"},{"type":"null"}]},"type":{"format":"int64","type":["integer","null"]},"value":{"type":"string"}},"required":["custom_api_name","value"],"type":"object"},"CustomName":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"MatchRule":{"properties":{"left_value":{"type":["string","null"]},"operator":{"type":["string","null"]},"right_values":{"items":{"type":"string"},"maxItems":10000,"minItems":0,"type":["array","null"]}},"type":"object"},"MatchRules":{"properties":{"match_rules":{"items":{"$ref":"#/$defs/MatchRule"},"maxItems":64,"minItems":0,"type":["array","null"]}},"type":"object"},"OrgRoleUpdate":{"properties":{"api_name":{"type":["string","null"]},"employment_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"security_group_id":{"type":["string","null"]}},"type":"object"}},"properties":{"code":{"maxLength":128,"minLength":0,"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/CustomFieldData"},"maxItems":200,"minItems":0,"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"maxItems":5,"minItems":0,"type":["array","null"]},"effective_time":{"maxLength":10,"minLength":10,"type":"string"},"manager_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"match_rule_groups":{"items":{"$ref":"#/$defs/MatchRules"},"maxItems":16,"minItems":0,"type":["array","null"]},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":5,"minItems":0,"type":"array"},"object_api_name":{"maxLength":128,"minLength":1,"type":"string"},"org_roles":{"items":{"$ref":"#/$defs/OrgRoleUpdate"},"maxItems":64,"minItems":0,"type":["array","null"]},"parent_id":{"type":["string","null"]}},"required":["object_api_name","names","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -667,6 +673,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmpCustomOrgCustomOrgReques
         response_example: Some(
             r#"{"job_data_custom_org_id":"7293841029445207596","version_id":"7293841029445207593"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"CustomOrgWithRate":{"properties":{"id":{"type":"string"},"rate":{"type":["string","null"]}},"required":["id"],"type":"object"}},"properties":{"custom_org_with_rates":{"items":{"$ref":"#/$defs/CustomOrgWithRate"},"maxItems":100,"minItems":1,"type":"array"},"effective_time":{"type":"string"},"object_api_name":{"type":"string"},"start_reason":{"maxLength":1000,"type":["string","null"]},"user_id":{"type":"string"}},"required":["user_id","object_api_name","custom_org_with_rates","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -737,6 +746,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DelCustomOrgRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"data":"success"}"#),
+        body_schema: Some(
+            r#"{"properties":{"job_data_custom_org_id":{"type":"string"},"object_api_name":{"type":"string"},"user_id":{"type":"string"},"version_id":{"type":"string"}},"required":["user_id","job_data_custom_org_id","version_id","object_api_name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -804,6 +816,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteOrgCustomOrgRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"object_api_name":{"type":"string"},"org_id":{"type":"string"}},"required":["org_id","object_api_name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -875,6 +890,9 @@ impl ::feishu_runtime::codegen::ApiRequest for EditEmpCustomOrgCustomOrgRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"data":"success"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CustomOrgWithRate":{"properties":{"id":{"type":"string"},"rate":{"type":["string","null"]}},"required":["id"],"type":"object"}},"properties":{"custom_org_with_rates":{"items":{"$ref":"#/$defs/CustomOrgWithRate"},"maxItems":20,"minItems":1,"type":"array"},"effective_time":{"type":"string"},"job_data_custom_org_id":{"type":"string"},"object_api_name":{"type":"string"},"start_reason":{"maxLength":1000,"type":["string","null"]},"user_id":{"type":"string"},"version_id":{"type":"string"}},"required":["user_id","object_api_name","job_data_custom_org_id","version_id","custom_org_with_rates","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -959,6 +977,7 @@ for EmploymentCustomOrgRecordCustomOrgRequest {
         response_example: Some(
             r#"{"custom_org_list":[{"custom_org_list":[{"custom_org_id":"7293641346149138452","custom_org_name":{"en_us":"Bob","zh_cn":"王冰"},"rate":"42.98"}],"effective_time":"2024-06-13 00:00:00","job_data_custom_org_id":"7260357352426782739","object_api_name":"custom_org_03","start_reason":"自动打标","user_id":"7352797725202581036","version_id":"7260357352426782749"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -1120,6 +1139,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCustomOrgRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CustomFieldData":{"properties":{"custom_api_name":{"type":"string"},"name":{"anyOf":[{"$ref":"#/$defs/CustomName"},{"type":"null"}]},"type":{"format":"int64","type":["integer","null"]},"value":{"type":"string"}},"required":["custom_api_name","value"],"type":"object"},"CustomName":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"OrgRoleUpdate":{"properties":{"api_name":{"type":["string","null"]},"employment_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"security_group_id":{"type":["string","null"]}},"type":"object"}},"properties":{"code":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/CustomFieldData"},"maxItems":200,"minItems":0,"type":["array","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"maxItems":5,"minItems":0,"type":["array","null"]},"effective_time":{"maxLength":10,"minLength":10,"type":"string"},"manager_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":5,"minItems":0,"type":["array","null"]},"object_api_name":{"maxLength":128,"minLength":1,"type":"string"},"org_roles":{"items":{"$ref":"#/$defs/OrgRoleUpdate"},"maxItems":64,"minItems":0,"type":["array","null"]},"parent_id":{"type":["string","null"]}},"required":["object_api_name","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1265,6 +1287,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryCustomOrgRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"MDPD00000023","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-01-01","manager_ids":["6862995757234914824"],"match_rule_groups":[{"match_rules":[{"left_value":"department","operator":"contains","right_values":["123456789"]}]}],"names":[{"lang":"zh-CN","value":"中文示例"}],"object_api_name":"custom_org_01","org_id":"6862995757234914824","org_roles":[{"api_name":"hcm_corehr_xxx","employment_ids":["123456789"],"inherit_employment_ids":["123456789"],"security_group_id":"7034393015968122400"}],"parent_id":"6862995757234914824"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"need_match_rule":{"type":["boolean","null"]},"object_api_name":{"type":"string"},"org_fields":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":["array","null"]},"org_ids":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":["array","null"]},"org_role_fields":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":["array","null"]},"parent_id":{"type":["string","null"]}},"required":["object_api_name"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -1414,6 +1439,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeCustomOrgRequest
         response_example: Some(
             r#"{"custom_org_ids":["7094136522860922111"],"deleted_custom_org_ids":["7094136522860922111"],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1525,6 +1551,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerybyidCustomOrgRequest {
         response_example: Some(
             r#"{"custom_org":[{"custom_org_list":[{"custom_org_id":"7293641346149138452","custom_org_name":{"en_us":"Bob","zh_cn":"王冰"},"rate":"42.98"}],"effective_time":"2024-06-13 00:00:00","job_data_custom_org_id":"7260357352426782739","object_api_name":"custom_org_03","start_reason":"自动打标","user_id":"7352797725202581036","version_id":"7260357352426782749"}],"user_id":"006"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1602,6 +1629,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateRuleCustomOrgRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"MatchRule":{"properties":{"left_value":{"type":["string","null"]},"operator":{"type":["string","null"]},"right_values":{"items":{"type":"string"},"maxItems":10000,"minItems":0,"type":["array","null"]}},"type":"object"},"MatchRules":{"properties":{"match_rules":{"items":{"$ref":"#/$defs/MatchRule"},"maxItems":64,"minItems":0,"type":["array","null"]}},"type":"object"}},"properties":{"match_rule_groups":{"items":{"$ref":"#/$defs/MatchRules"},"maxItems":16,"minItems":0,"type":["array","null"]},"object_api_name":{"type":"string"},"org_id":{"type":"string"}},"required":["object_api_name","org_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -183,6 +183,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryDefaultCostCenterReques
         response_example: Some(
             r#"{"items":[{"default_cost_centers":[{"cost_center_id":"7039123253031711012","effective_time":"2024-12-01","inherit_source":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"is_inherit":true,"job_data_id":"7039123253031711012","reason":"异动","wk_id":"703912325303191204","wk_tid":"703912321231239801"}],"employment_id":"7475686493613920050"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"employment_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["employment_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -298,6 +301,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateVersionDefaultCostCenterReq
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"wk_id":"6862995757234914824","wk_tid":"6862995757234914821"}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"EmploymentDefaultCostCenter":{"properties":{"cost_center_id":{"type":["string","null"]},"effective_time":{"type":["string","null"]},"inherit_source":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"is_inherit":{"type":["boolean","null"]},"job_data_id":{"type":["string","null"]},"reason":{"type":["string","null"]},"wk_id":{"type":["string","null"]},"wk_tid":{"type":["string","null"]}},"type":"object"},"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":["string","null"]}},"type":"object"},"I18n":{"properties":{"lang":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"default_cost_center":{"anyOf":[{"$ref":"#/$defs/EmploymentDefaultCostCenter"},{"type":"null"}]},"employment_id":{"type":"string"}},"required":["employment_id"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -416,6 +422,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveVersionDefaultCostCenterReq
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EmploymentDefaultCostCenter":{"properties":{"cost_center_id":{"type":["string","null"]},"effective_time":{"type":["string","null"]},"inherit_source":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"is_inherit":{"type":["boolean","null"]},"job_data_id":{"type":["string","null"]},"reason":{"type":["string","null"]},"wk_id":{"type":["string","null"]},"wk_tid":{"type":["string","null"]}},"type":"object"},"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":["string","null"]}},"type":"object"},"I18n":{"properties":{"lang":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"default_cost_center":{"anyOf":[{"$ref":"#/$defs/EmploymentDefaultCostCenter"},{"type":"null"}]},"employment_id":{"type":"string"}},"required":["employment_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -533,6 +542,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateVersionDefaultCostCenterReq
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EmploymentDefaultCostCenter":{"properties":{"cost_center_id":{"type":["string","null"]},"effective_time":{"type":["string","null"]},"inherit_source":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"is_inherit":{"type":["boolean","null"]},"job_data_id":{"type":["string","null"]},"reason":{"type":["string","null"]},"wk_id":{"type":["string","null"]},"wk_tid":{"type":["string","null"]}},"type":"object"},"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":["string","null"]}},"type":"object"},"I18n":{"properties":{"lang":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"default_cost_center":{"anyOf":[{"$ref":"#/$defs/EmploymentDefaultCostCenter"},{"type":"null"}]},"employment_id":{"type":"string"}},"required":["employment_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

@@ -434,6 +434,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetDepartmentRequest {
         response_example: Some(
             r#"{"items":[{"active":true,"code":"D00000456","cost_center_id":"7142384817131652652","created_by":"6893013238632416777","created_time":"2020-05-01 00:00:00","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"department_name":[{"lang":"zh-CN","value":"中文示例"}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","id":"4719456877659520852","is_confidential":false,"is_root":false,"list_order":"001000-001000","manager":"6893013238632416777","parent_department_id":"4719456877659520111","record_created_by":"6893013238632416777","record_created_time":"2020-05-01 00:00:00","record_updated_by":"6893013238632416777","record_updated_time":"2020-05-02 00:00:00","staffing_model":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"job"},"sub_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"tree_order":"001000","updated_by":"6893013238632416777","updated_time":"2020-05-02 00:00:00","version_id":"6890452208593372611"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"department_id_list":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"department_name_list":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -517,6 +520,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDepartmentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -622,6 +626,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ParentsDepartmentRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"items":[{"department_id":"6893014062142064111","parent_department_list":[{"active":true,"department_id":"4719456877659520852","department_name":[{"lang":"zh-CN","value":"张三"}],"is_root":true,"parent_department_id":"4719456877659520111"}]}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"department_id_list":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["department_id_list"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -940,6 +947,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDepartmentRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"HiberarchyCommon":{"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"description":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"name":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"parent_id":{"type":["string","null"]}},"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"},"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"cost_center_id":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"maxItems":100,"minItems":0,"type":["array","null"]},"effective_time":{"type":"string"},"hiberarchy_common":{"anyOf":[{"$ref":"#/$defs/HiberarchyCommon"},{"type":"null"}]},"id":{"type":["string","null"]},"is_confidential":{"type":["boolean","null"]},"is_prefer_manual_encoding":{"type":["boolean","null"]},"manager":{"type":["string","null"]},"staffing_model":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"sub_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]}},"required":["effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1098,6 +1108,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineDepartmentReque
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"D00000456","cost_center_id":"7142384817131652652","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"descriptions":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","id":"4719456877659520852","is_confidential":false,"is_root":false,"list_order":"001000-001000","manager":"6893013238632416777","names":[{"lang":"zh-CN","value":"中文示例"}],"parent_department_id":"4719456877659520111","staffing_model":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"sub_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"tree_order":"001000","version_id":"7238516215202170412"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"department_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"},"effective_date_end":{"maxLength":10,"minLength":10,"type":["string","null"]},"effective_date_start":{"maxLength":10,"minLength":10,"type":["string","null"]},"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"required":["department_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -1254,6 +1267,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryOperationLogsDepartmentReque
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"has_more":true,"next_page_token":"2","op_logs":[{"change_reasons":["新建部门"],"changes":[{"after":"更优秀的部门","before":"优秀部门","field":"description"}],"effective_time":"2023-10-28","object_id":"7094136522860922111","operation_reason":"因人员调整,变更部门负责人为张三","operation_time":"2023-11-15 19:25:45","operation_type":10,"operator":"E001"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"department_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"end_date":{"type":"string"},"start_date":{"type":"string"}},"required":["department_ids","start_date","end_date"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -1412,6 +1428,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeDepartmentReques
         response_example: Some(
             r#"{"deleted_department_ids":["7094136522860922111"],"department_ids":["7094136522860922111"],"has_more":true,"page_token":"7094136522860922111"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -1542,6 +1559,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTimelineDepartmentRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"items":[{"active":true,"code":"D00000456","cost_center_id":"7142384817131652652","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"descriptions":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","id":"4719456877659520852","is_confidential":false,"is_root":false,"list_order":"001000-001000","manager":"6893013238632416777","names":[{"lang":"zh-CN","value":"中文示例"}],"parent_department_id":"4719456877659520111","staffing_model":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"sub_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"tree_order":"001000","version_id":"7238516215202170412"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"department_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":"array"},"effective_date":{"maxLength":10,"minLength":10,"type":"string"},"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"required":["department_ids","effective_date"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -1709,6 +1729,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchDepartmentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"D00000456","cost_center_id":"7142384817131652652","created_by":"6893013238632416777","created_time":"2020-05-01 00:00:00","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"department_name":[{"lang":"zh-CN","value":"中文示例"}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","id":"4719456877659520852","is_confidential":false,"is_root":false,"list_order":"001000-001000","manager":"6893013238632416777","parent_department_id":"4719456877659520111","record_created_by":"6893013238632416777","record_created_time":"2020-05-01 00:00:00","record_updated_by":"6893013238632416777","record_updated_time":"2020-05-02 00:00:00","staffing_model":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"position"},"sub_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"tree_order":"001000","updated_by":"6893013238632416777","updated_time":"2020-05-02 00:00:00","version_id":"6890452208593372611"}],"page_token":"eyJldV9uYyI6IlswLFwiNjk2MTI4Njg0NjA5Mzc4ODY4MC03MjExMDM0ODcxMjA3OTUzOTc1XCJdIn0"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":["boolean","null"]},"code_list":{"items":{"type":"string"},"type":["array","null"]},"department_id_list":{"items":{"type":"string"},"type":["array","null"]},"fields":{"items":{"type":"string"},"type":["array","null"]},"get_all_children":{"type":["boolean","null"]},"manager_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"name_list":{"items":{"type":"string"},"type":["array","null"]},"parent_department_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -1871,6 +1894,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TreeDepartmentRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"has_more":true,"items":[{"children":["7094136522860922111"],"id":"4719456877659520852","level":1}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"department_id":{"type":["string","null"]},"effective_date":{"maxLength":10,"type":["string","null"]},"need_inactive":{"type":["boolean","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDraftRequest {
         response_example: Some(
             r#"{"draft_id":"6991776076699549697","draft_status":"1","process_infos":[{"approval_group_status":"1","process_id":"6991776076699549697"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

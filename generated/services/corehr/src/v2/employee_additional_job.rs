@@ -233,6 +233,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchEmployeeAdditionalJobRequest
         response_example: Some(
             r#"{"has_more":true,"items":[{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"department_id":"6890452208593372679","direct_manager_id":"6890452208593372680","dotted_line_manager_id":"6890452208593372680","employee_subtype_id":"6890452208593372680","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","end_date":"2020-05-02","id":"6890452208593372679","job_family_id":"1245678","job_id":"6890452208593372679","job_level_id":"6890452208593372679","position_id":"6890452208593372680","service_company":"6890452208593372680","start_date":"2020-05-01","weekly_working_hours":"5","work_calendar_id":"6890452208593372680","work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"6890452208593372679"}],"page_token":"Njg5MTI1MTcyMjYzMTg5MDQ0NQ=="}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"EmployeesAdditionalJobBatchReqDate":{"properties":{"end":{"type":"string"},"start":{"type":"string"}},"required":["start","end"],"type":"object"}},"properties":{"additional_job_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"data_date":{"type":["string","null"]},"employment_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"end_date":{"anyOf":[{"$ref":"#/$defs/EmployeesAdditionalJobBatchReqDate"},{"type":"null"}]},"is_effective":{"type":["boolean","null"]},"start_date":{"anyOf":[{"$ref":"#/$defs/EmployeesAdditionalJobBatchReqDate"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -374,6 +377,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEmployeeAdditionalJobReques
         response_example: Some(
             r#"{"additional_job":{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"department_id":"6890452208593372679","direct_manager_id":"6890452208593372680","dotted_line_manager_id":"6890452208593372680","employee_subtype_id":"6890452208593372680","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","end_date":"2020-05-02","id":"6890452208593372679","job_family_id":"1245678","job_id":"6890452208593372679","job_level_id":"6890452208593372679","position_id":"6890452208593372680","service_company":"6890452208593372680","start_date":"2020-05-01","weekly_working_hours":"5","work_calendar_id":"6890452208593372680","work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"6890452208593372679"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"I18n":{"properties":{"lang":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"compensation_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"department_id":{"type":"string"},"direct_manager_id":{"type":["string","null"]},"dotted_line_manager_id":{"type":["string","null"]},"employee_subtype_id":{"type":["string","null"]},"employee_type_id":{"type":"string"},"employment_id":{"type":"string"},"end_date":{"type":["string","null"]},"job_family_id":{"type":["string","null"]},"job_id":{"type":["string","null"]},"job_level_id":{"type":["string","null"]},"position_id":{"type":["string","null"]},"service_company":{"type":["string","null"]},"start_date":{"type":"string"},"weekly_working_hours":{"type":["string","null"]},"work_calendar_id":{"type":["string","null"]},"work_location_id":{"type":["string","null"]},"work_shift":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"working_hours_type_id":{"type":["string","null"]}},"required":["employee_type_id","department_id","employment_id","start_date"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -445,6 +451,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteEmployeeAdditionalJobReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -554,6 +561,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeAdditionalJobRequest
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"additional_job":{"compensation_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"department_id":"6890452208593372679","direct_manager_id":"6890452208593372680","dotted_line_manager_id":"6890452208593372680","employee_subtype_id":"6890452208593372680","employee_type_id":"6890452208593372679","employment_id":"6893014062142064135","end_date":"2020-05-02","id":"6890452208593372679","job_family_id":"1245678","job_id":"6890452208593372679","job_level_id":"6890452208593372679","position_id":"6890452208593372680","service_company":"6890452208593372680","start_date":"2020-05-01","weekly_working_hours":"5","work_calendar_id":"6890452208593372680","work_location_id":"6890452208593372679","work_shift":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"working_hours_type_id":"6890452208593372679"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"I18n":{"properties":{"lang":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"compensation_type":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"department_id":{"type":["string","null"]},"direct_manager_id":{"type":["string","null"]},"dotted_line_manager_id":{"type":["string","null"]},"employee_subtype_id":{"type":["string","null"]},"employee_type_id":{"type":["string","null"]},"end_date":{"type":["string","null"]},"job_family_id":{"type":["string","null"]},"job_id":{"type":["string","null"]},"job_level_id":{"type":["string","null"]},"position_id":{"type":["string","null"]},"service_company":{"type":["string","null"]},"start_date":{"type":["string","null"]},"weekly_working_hours":{"type":["string","null"]},"work_calendar_id":{"type":["string","null"]},"work_location_id":{"type":["string","null"]},"work_shift":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"working_hours_type_id":{"type":["string","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

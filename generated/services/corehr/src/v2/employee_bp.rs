@@ -148,6 +148,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetEmployeeBpRequest {
         response_example: Some(
             r#"{"employment_all_bps":[{"employment_id":"6863326262618752123","hrbp_ids":["6863326262618752123"],"location_bp_ids":["6863326262618752123"]}],"employment_direct_bps":[{"employment_id":"6863326262618752123","hrbp_ids":["6863326262618752123"],"location_bp_ids":["6863326262618752123"]}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"employment_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"get_all":{"type":["boolean","null"]}},"required":["employment_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

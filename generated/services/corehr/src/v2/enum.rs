@@ -92,6 +92,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchEnumRequest {
         response_example: Some(
             r#"{"enums":[{"enum_apiname":"overtime_date_type","enum_items":[{"api_name":"special_day","description":[{"lang":"zh-CN","value":"中文示例"}],"enum_api_name":"overtime_date_type","name":[{"lang":"zh-CN","value":"中文示例"}],"order":1,"status":1}]}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"enum_apiname_lists":{"items":{"type":"string"},"maxItems":500,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -231,6 +231,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetJobRequest {
         response_example: Some(
             r#"{"items":[{"active":true,"code":"JP422119","created_by":"4719519211875096301","created_time":"2021-01-01 00:00:00","custom_fields":[{"field_name":"name","value":"Sandy"}],"description":[{"lang":"zh-CN","value":"负责公司核心业务系统的 Java 后端开发，参与架构设计与技术选型，解决复杂技术难题，指导初级开发工程师开展工作"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"高级工程师"}],"name":[{"lang":"zh-CN","value":"高级 Java 开发工程师"}],"pathway_id":"4719519211875096301","updated_by":"2415132452875096301","updated_time":"2021-01-01 00:00:00","working_hours_type_id":"6890452208593372679"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"job_codes":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"job_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -302,6 +305,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobRequest {
         response_example: Some(
             r#"{"job":{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"Sandy"}],"description":[{"lang":"zh-CN","value":"负责公司软件产品的开发与维护"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"高级"}],"name":[{"lang":"zh-CN","value":"软件工程师"}],"pathway_id":"4719519211875096301","working_hours_type_id":"6890452208593372679"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -413,6 +417,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"JP422119","custom_fields":[{"field_name":"name","value":"Sandy"}],"description":[{"lang":"zh-CN","value":"负责后端开发"}],"effective_time":"2020-01-01 00:00:00","expiration_time":"2021-01-01 00:00:00","id":"4698040628992333549","job_family_id_list":["4719519211875096301"],"job_level_id_list":["4719519212005299950"],"job_title":[{"lang":"zh-CN","value":"高级"}],"name":[{"lang":"zh-CN","value":"软件工程师"}],"pathway_id":"4719519211875096301","working_hours_type_id":"6890452208593372679"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -515,6 +520,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineJobRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"items":[{"job_version_data":[{"active":true,"code":"BD38591","descriptions":[{"lang":"zh-CN","value":"负责后端开发"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","job_family_ids":["4719519211875096301"],"job_id":"4719456877659520852","job_level_ids":["4719519212005299950"],"job_names":[{"lang":"zh-CN","value":"软件工程师"}],"job_titles":[{"lang":"zh-CN","value":"高级"}],"job_version_id":"7238516215202170412","pathway_id":"4719519211875096301","working_hours_type_id":"6890452208593372679"}]}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"end_date":{"maxLength":10,"minLength":10,"type":["string","null"]},"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"job_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"},"start_date":{"maxLength":10,"minLength":10,"type":["string","null"]}},"required":["job_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -629,6 +637,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobRequest {
         response_example: Some(
             r#"{"deleted_job_ids":["7094136522860922111"],"has_more":true,"job_ids":["7094136522860922111"],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

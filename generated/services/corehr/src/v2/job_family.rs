@@ -153,6 +153,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetJobFamilyRequest {
         response_example: Some(
             r#"{"items":[{"active":true,"code":"123456","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","job_family_id":"4698019107896524633","name":[{"lang":"zh-CN","value":"中文示例"}],"parent_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"job_family_codes":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"job_family_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -229,6 +232,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineJobFamilyReques
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"items":[{"job_family_version_data":[{"active":true,"code":"123456","descriptions":[{"lang":"zh-CN","value":"负责软件产品设计与开发的序列"}],"effective_date":"2020-05-01","expiration_date":"2020-05-02","job_family_id":"4719456877659520852","job_family_names":[{"lang":"zh-CN","value":"技术序列"}],"job_family_version_id":"7238516215202170412","parent_job_family_id":"4698020757495316313","pathway_ids":["4719519211875096301"],"selectable":true}]}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"end_date":{"maxLength":10,"minLength":10,"type":["string","null"]},"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"job_family_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"},"start_date":{"maxLength":10,"minLength":10,"type":["string","null"]}},"required":["job_family_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -343,6 +349,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobFamilyRequest
         response_example: Some(
             r#"{"deleted_job_family_ids":["7094136522860922111"],"has_more":true,"job_family_ids":["7094136522860922111"],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

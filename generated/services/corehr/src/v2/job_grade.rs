@@ -204,6 +204,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateJobGradeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
         response_example: Some(r#"{"grade_id":"12345678"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"code":{"type":["string","null"]},"descriptions":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]},"grade_order":{"format":"int64","maximum":99999.0,"minimum":0.0,"type":"integer"},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":"array"}},"required":["grade_order","names"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -266,6 +269,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteJobGradeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -362,6 +366,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchJobGradeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"descriptions":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]},"grade_order":{"format":"int64","maximum":99999.0,"minimum":0.0,"type":["integer","null"]},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -483,6 +490,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryJobGradeRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"A01234","descriptions":[{"lang":"zh-CN","value":"张三"}],"grade_order":9999,"job_grade_id":"4692446793125560154","names":[{"lang":"zh-CN","value":"张三"}]}],"page_token":"4692446793125560154"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":["boolean","null"]},"codes":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -623,6 +633,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobGradeRequest 
         response_example: Some(
             r#"{"deleted_job_grade_ids":["7094136522860922111"],"has_more":true,"job_grade_ids":["7094136522860922111"],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

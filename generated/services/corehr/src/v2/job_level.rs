@@ -126,6 +126,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetJobLevelRequest {
         response_example: Some(
             r#"{"items":[{"active":true,"code":"VQzo/BSonp8l6PmcZ+VlDhkd2595LMkhyBAGX6HAlCY=","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"description":[{"lang":"zh-CN","value":"负责团队技术研发"}],"job_grade":["4692446793125560154"],"job_level_id":"4692446793125560154","level_order":9999,"name":[{"lang":"zh-CN","value":"高级开发工程师"}],"pathway_ids":["4719519211875096301"],"view_order":9999}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"job_level_codes":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"job_level_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -239,6 +242,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeJobLevelRequest 
         response_example: Some(
             r#"{"deleted_job_level_ids":["7094136522860922111"],"has_more":true,"job_level_ids":["7094136522860922111"],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

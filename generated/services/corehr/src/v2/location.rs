@@ -162,6 +162,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ActiveLocationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":"boolean"},"effective_time":{"type":"string"},"location_id":{"type":"string"},"operation_reason":{"type":"string"}},"required":["location_id","effective_time","active","operation_reason"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -232,6 +235,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetLocationRequest {
         ],
         response_example: Some(
             r#"{"items":[{"address":[{"address_id":"6989822217869624863","address_line1":"丹佛测试地址-纽埃时区","address_line2":"PoewH","address_line3":"PoewH","address_line4":"jmwJc","address_line5":"jmwJc","address_line6":"jmwJc","address_line7":"jmwJc","address_line8":"rafSu","address_line9":"McPRG","address_type_list":[{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"home_address"}],"country_region_id":"6862995757234914824","custom_fields":[{"custom_api_name":" custom_field_1__c","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"full_address_local_script":"中国北京北京","full_address_western_script":"Beijing, Beijing, China,","is_primary":true,"is_public":true,"local_address_line1":"丹佛测试地址-纽埃时区","local_address_line2":"PoewH","local_address_line3":"PoewH","local_address_line4":"jmwJc","local_address_line5":"jmwJc","local_address_line6":"jmwJc","local_address_line7":"jmwJc","local_address_line8":"rafSu","local_address_line9":"McPRG","postal_code":"611530","region_id":"6863326815667095047"}],"custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"display_language_id":"123456789","effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","hiberarchy_common":{"active":true,"code":"12456","custom_fields":[{"field_name":"name","value":"\"Sandy\""}],"description":[{"lang":"zh-CN","value":"中文示例"}],"effective_time":"2020-05-01 00:00:00","expiration_time":"2020-05-02 00:00:00","list_order":"123","name":[{"lang":"zh-CN","value":"中文示例"}],"parent_id":"4719168654814483759","tree_order":"123","type":{"display":[{"lang":"zh-CN","value":" 地点"}],"enum_name":"location"}},"locale":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"zh_cn"},"location_id":"4718803945687580505","location_usage_list":[{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"work_location"}],"time_zone_id":"123456789","working_hours_type_id":"4690238309151997779"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"location_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["location_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -316,6 +322,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchLocationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"display":{"items":{"$ref":"#/$defs/I18n"},"type":["array","null"]},"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"active":{"type":["boolean","null"]},"code":{"type":["string","null"]},"descriptions":{"items":{"$ref":"#/$defs/I18n"},"maxItems":5,"minItems":0,"type":["array","null"]},"display_language_id":{"type":["string","null"]},"effective_time":{"type":"string"},"locale":{"anyOf":[{"$ref":"#/$defs/Enum"},{"type":"null"}]},"location_usages":{"items":{"$ref":"#/$defs/Enum"},"maxItems":10,"minItems":0,"type":["array","null"]},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":5,"minItems":0,"type":["array","null"]},"parent_id":{"type":["string","null"]},"time_zone_id":{"type":["string","null"]},"working_hours_type_id":{"type":["string","null"]}},"required":["effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -398,6 +407,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMultiTimelineLocationRequest
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"items":[{"address":[{"address_id":"6989822217869624863","address_line1":"丹佛测试地址-纽埃时区","address_line2":"PoewH","address_line3":"PoewH","address_line4":"jmwJc","address_line5":"jmwJc","address_line6":"jmwJc","address_line7":"jmwJc","address_line8":"rafSu","address_line9":"McPRG","address_type_list":[{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"}],"city_id":"6863333254578046471","country_region_id":"6862995757234914824","distinct_id":"6863333516579440141","full_address_local_script":"中国北京北京","full_address_western_script":"Beijing, Beijing, China,","is_primary":true,"is_public":true,"local_address_line1":"丹佛测试地址-纽埃时区","local_address_line2":"PoewH","local_address_line3":"PoewH","local_address_line4":"jmwJc","local_address_line5":"jmwJc","local_address_line6":"jmwJc","local_address_line7":"jmwJc","local_address_line8":"rafSu","local_address_line9":"McPRG","postal_code":"611530","region_id":"6863326815667095047"}],"location_version_data":[{"active":true,"code":"BD38591","descriptions":[{"lang":"zh-CN","value":"中文示例"}],"display_language_id":"4690238309151997779","effective_date":"2020-05-01","expiration_date":"2020-05-02","locale":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"location_id":"4719456877659520852","location_names":[{"lang":"zh-CN","value":"中文示例"}],"location_usages":[{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"}],"location_version_id":"7238516215202170412","parent_location_id":"8961456877659520953","time_zone_id":"4690238309151997779","working_hours_type_id":"4690238309151997779"}]}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"end_date":{"maxLength":10,"minLength":10,"type":["string","null"]},"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"location_ids":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"},"start_date":{"maxLength":10,"minLength":10,"type":["string","null"]}},"required":["location_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -512,6 +524,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangeLocationRequest 
         response_example: Some(
             r#"{"deleted_location_ids":["7094136522860922111"],"has_more":true,"location_ids":["7094136522860922111"],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

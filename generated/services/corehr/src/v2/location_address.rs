@@ -143,6 +143,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateLocationAddressRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{"address_id":"6862995757234914824"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"}},"properties":{"address_line1":{"type":["string","null"]},"address_line2":{"type":["string","null"]},"address_line3":{"type":["string","null"]},"address_line4":{"type":["string","null"]},"address_line5":{"type":["string","null"]},"address_line6":{"type":["string","null"]},"address_line7":{"type":["string","null"]},"address_line8":{"type":["string","null"]},"address_line9":{"type":["string","null"]},"address_types":{"items":{"$ref":"#/$defs/Enum"},"maxItems":5,"minItems":0,"type":["array","null"]},"city_id":{"type":"string"},"country_region_id":{"type":"string"},"distinct_id":{"type":"string"},"is_primary":{"type":["boolean","null"]},"is_public":{"type":["boolean","null"]},"local_address_line1":{"type":["string","null"]},"local_address_line2":{"type":["string","null"]},"local_address_line3":{"type":["string","null"]},"local_address_line4":{"type":["string","null"]},"local_address_line5":{"type":["string","null"]},"local_address_line6":{"type":["string","null"]},"local_address_line7":{"type":["string","null"]},"local_address_line8":{"type":["string","null"]},"local_address_line9":{"type":["string","null"]},"postal_code":{"type":["string","null"]},"region_id":{"type":"string"}},"required":["country_region_id","region_id","city_id","distinct_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -208,6 +211,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteLocationAddressRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -311,6 +315,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchLocationAddressRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Enum":{"properties":{"enum_name":{"type":"string"}},"required":["enum_name"],"type":"object"}},"properties":{"address_line1":{"type":["string","null"]},"address_line2":{"type":["string","null"]},"address_line3":{"type":["string","null"]},"address_line4":{"type":["string","null"]},"address_line5":{"type":["string","null"]},"address_line6":{"type":["string","null"]},"address_line7":{"type":["string","null"]},"address_line8":{"type":["string","null"]},"address_line9":{"type":["string","null"]},"address_types":{"items":{"$ref":"#/$defs/Enum"},"maxItems":5,"minItems":0,"type":["array","null"]},"city_id":{"type":["string","null"]},"country_region_id":{"type":["string","null"]},"distinct_id":{"type":["string","null"]},"is_primary":{"type":["boolean","null"]},"is_public":{"type":["boolean","null"]},"local_address_line1":{"type":["string","null"]},"local_address_line2":{"type":["string","null"]},"local_address_line3":{"type":["string","null"]},"local_address_line4":{"type":["string","null"]},"local_address_line5":{"type":["string","null"]},"local_address_line6":{"type":["string","null"]},"local_address_line7":{"type":["string","null"]},"local_address_line8":{"type":["string","null"]},"local_address_line9":{"type":["string","null"]},"postal_code":{"type":["string","null"]},"region_id":{"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -411,6 +411,9 @@ impl ::feishu_runtime::codegen::ApiRequest for EditOffboardingRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{"data":[{"field_name":"name","value":"Sandy"}]}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"offboarding_id":{"type":"string"},"operator_id":{"type":["string","null"]},"update_data":{"items":{"$ref":"#/$defs/ObjectFieldData"},"maxItems":10000,"minItems":0,"type":"array"}},"required":["offboarding_id","update_data"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -531,6 +534,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RevokeOffboardingRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"offboarding_id":{"type":"string"},"operator_id":{"type":["string","null"]}},"required":["offboarding_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -785,6 +791,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubmitV2OffboardingRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"add_block_list":false,"block_reason":"红线","block_reason_explanation":"xx 年 xx 月 xx 日因 xx 原因红线","created_time":"2022-05-09 17:50:17","employment_id":"6982509313466189342","offboarding_date":"2022-05-18","offboarding_id":"7095671727698478604","offboarding_reason_explanation":"离职原因说明","offboarding_reason_unique_identifier":"reason_for_offboarding_option8","retain_account":false}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"ObjectFieldData":{"properties":{"field_name":{"type":"string"},"value":{"type":"string"}},"required":["field_name","value"],"type":"object"}},"properties":{"add_block_list":{"type":["boolean","null"]},"block_reason":{"type":["string","null"]},"block_reason_explanation":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/ObjectFieldData"},"maxItems":10000,"minItems":0,"type":["array","null"]},"employment_id":{"type":"string"},"initiator_id":{"type":["string","null"]},"offboarding_date":{"type":"string"},"offboarding_mode":{"format":"int64","type":"integer"},"offboarding_reason_explanation":{"type":["string","null"]},"offboarding_reason_unique_identifier":{"type":"string"},"retain_account":{"type":["boolean","null"]}},"required":["offboarding_mode","employment_id","offboarding_date","offboarding_reason_unique_identifier"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

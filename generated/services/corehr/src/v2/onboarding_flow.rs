@@ -65,6 +65,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListOnboardingFlowRequest {
         response_example: Some(
             r#"{"flow_list":[{"id":"628caefb0eb4ac9c806982ee","name":{"en_us":"flow english name","zh_cn":"流程中文名"}}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

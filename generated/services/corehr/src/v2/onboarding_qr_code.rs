@@ -118,6 +118,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateOnboardingQrCodeRequest {
         response_example: Some(
             r#"{"qr_code":{"active":true,"created_at":1704038400,"created_by":"7032210902531327521","dimension_value_list":[{"dimension":{"api_name":"company","display_name":{"en_us":"Company","zh_cn":"公司"},"type":1},"value":{"select_value":"7147562782945478177"}},{"dimension":{"api_name":"multi_select_field__c","display_name":{"en_us":"multi_select_field","zh_cn":"多选字段"},"type":2},"value":{"multi_select_value":["7147562782945478177","7147562782945478190"]}},{"dimension":{"api_name":"bool_field__c","display_name":{"en_us":"bool_field","zh_cn":"布尔字段"},"type":3},"value":{"bool_value":true}}],"id":"6892698621939026184","png":"https://open.feishu.cn/people/api/onboarding/scan_code/png?scan_code=6q5yxOKMzAsdBmXUZWVqnslLJR0KWy_tNYQnnkhJAVuDvVxMiUMusDJqTk4uDQhL","updated_at":1704038400,"updated_by":"7032210902531327521","url":"https://open.feishu.cn/people/welcome/scan?signKey=6q5yxOKMzAsdBmXUZWVqnslLJR0KWy_tNYQnnkhJAVuDvVxMiUMusDJqTk4uDQhL"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nV2":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"QrCodeDimension":{"properties":{"api_name":{"type":"string"},"display_name":{"anyOf":[{"$ref":"#/$defs/I18nV2"},{"type":"null"}]},"type":{"format":"int64","type":["integer","null"]}},"required":["api_name"],"type":"object"},"QrCodeDimensionValue":{"properties":{"dimension":{"anyOf":[{"$ref":"#/$defs/QrCodeDimension"},{"type":"null"}]},"value":{"$ref":"#/$defs/QrCodeValue"}},"required":["value"],"type":"object"},"QrCodeValue":{"properties":{"bool_value":{"type":["boolean","null"]},"multi_select_value":{"items":{"type":"string"},"maxItems":1000,"minItems":1,"type":["array","null"]},"select_value":{"type":["string","null"]}},"type":"object"}},"properties":{"dimension_value_list":{"items":{"$ref":"#/$defs/QrCodeDimensionValue"},"maxItems":1000,"minItems":1,"type":"array"}},"required":["dimension_value_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -165,6 +168,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DimensionOnboardingQrCodeRequest 
         response_example: Some(
             r#"{"dimension_list":[{"api_name":"company","display_name":{"en_us":"Company","zh_cn":"公司"},"type":1},{"api_name":"multi_select_field__c","display_name":{"en_us":"multi_select_field","zh_cn":"多选字段"},"type":2},{"api_name":"bool_field__c","display_name":{"en_us":"bool_field","zh_cn":"布尔字段"},"type":3}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

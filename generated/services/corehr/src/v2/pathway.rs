@@ -173,6 +173,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ActivePathwayRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":"boolean"},"pathway_id":{"type":"string"}},"required":["pathway_id","active"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -292,6 +295,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetPathwayRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"A01234","descriptions":[{"lang":"zh-CN","value":"中文示例"}],"names":[{"lang":"zh-CN","value":"中文示例"}],"pathway_id":"4692446793125560154"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":["boolean","null"]},"pathway_codes":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":["array","null"]},"pathway_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -402,6 +408,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePathwayRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
         response_example: Some(r#"{"pathway_id":"12345678"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"code":{"type":["string","null"]},"descriptions":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":"array"}},"required":["names"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -464,6 +473,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePathwayRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -560,6 +570,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPathwayRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(3, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"code":{"type":["string","null"]},"descriptions":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

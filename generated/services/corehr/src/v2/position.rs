@@ -366,6 +366,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ActivePositionRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":"boolean"},"effective_time":{"maxLength":10,"minLength":10,"type":"string"},"position_id":{"type":"string"}},"required":["position_id","active","effective_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -651,6 +654,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePositionRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{"position_id":"12345678"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CustomFieldData":{"properties":{"custom_api_name":{"type":"string"},"name":{"anyOf":[{"$ref":"#/$defs/CustomName"},{"type":"null"}]},"type":{"format":"int64","type":["integer","null"]},"value":{"type":"string"}},"required":["custom_api_name","value"],"type":"object"},"CustomName":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"code":{"type":["string","null"]},"cost_center_id":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/CustomFieldData"},"maxItems":200,"minItems":0,"type":["array","null"]},"department_id":{"type":"string"},"descriptions":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]},"direct_leader_id":{"type":["string","null"]},"dotted_line_leader_id":{"type":["string","null"]},"effective_time":{"type":"string"},"employee_type_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"is_key_position":{"type":["boolean","null"]},"job_family_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"job_grade_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"job_id":{"type":"string"},"job_level_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":"array"},"work_location_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"working_hours_type_id":{"type":["string","null"]}},"required":["names","job_id","department_id","effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -730,6 +736,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DelPositionPositionRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"position_id":{"type":"string"}},"required":["position_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1017,6 +1026,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPositionRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CustomFieldData":{"properties":{"custom_api_name":{"type":"string"},"name":{"anyOf":[{"$ref":"#/$defs/CustomName"},{"type":"null"}]},"type":{"format":"int64","type":["integer","null"]},"value":{"type":"string"}},"required":["custom_api_name","value"],"type":"object"},"CustomName":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"I18n":{"properties":{"lang":{"type":"string"},"value":{"type":"string"}},"required":["lang","value"],"type":"object"}},"properties":{"code":{"type":["string","null"]},"cost_center_id":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/CustomFieldData"},"maxItems":200,"minItems":0,"type":["array","null"]},"department_id":{"type":["string","null"]},"descriptions":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]},"direct_leader_id":{"type":["string","null"]},"dotted_line_leader_id":{"type":["string","null"]},"effective_time":{"type":"string"},"employee_type_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"is_key_position":{"type":["boolean","null"]},"job_family_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"job_grade_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"job_id":{"type":["string","null"]},"job_level_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"names":{"items":{"$ref":"#/$defs/I18n"},"maxItems":2,"minItems":0,"type":["array","null"]},"work_location_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"working_hours_type_id":{"type":["string","null"]}},"required":["effective_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1172,6 +1184,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryPositionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active":true,"code":"A01234","cost_center_id":"4719519211875096301","created_by":"4719519211875096301","custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"department_id":"4719519211875096301","descriptions":[{"lang":"zh-CN","value":"岗位的描述"}],"direct_leader_id":"4719519211875096301","dotted_line_leader_id":"4719519211875096301","effective_time":"2020-05-01","employee_type_id_list":["4719519211875096301"],"expiration_time":"2020-05-01","is_key_position":true,"job_family_id_list":["4719519211875096301"],"job_grade_id_list":["4719519211875096301"],"job_id":"4719519211875096302","job_level_id_list":["4719519211875096301"],"names":[{"lang":"zh-CN","value":"高级产品经理"}],"position_id":"4692446793125560154","work_location_id_list":["4719519211875096301"],"working_hours_type_id":"4719519211875096301"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":["boolean","null"]},"department_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"effective_time":{"maxLength":10,"minLength":10,"type":["string","null"]},"fields":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"position_codes":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":["array","null"]},"position_ids":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1317,6 +1332,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRecentChangePositionRequest 
         response_example: Some(
             r#"{"deleted_position_ids":["7094136522860922111"],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","position_ids":["7094136522860922111"]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

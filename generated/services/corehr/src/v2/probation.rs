@@ -281,6 +281,9 @@ impl ::feishu_runtime::codegen::ApiRequest for EditProbationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CustomFieldData":{"properties":{"custom_api_name":{"type":"string"},"name":{"anyOf":[{"$ref":"#/$defs/CustomName"},{"type":"null"}]},"type":{"format":"int64","type":["integer","null"]},"value":{"type":"string"}},"required":["custom_api_name","value"],"type":"object"},"CustomName":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"actual_probation_end_date":{"type":["string","null"]},"custom_fields":{"items":{"$ref":"#/$defs/CustomFieldData"},"maxItems":1000,"minItems":0,"type":["array","null"]},"employment_id":{"type":"string"},"extended_probation_period_duration":{"format":"int64","maximum":500.0,"minimum":1.0,"type":["integer","null"]},"extended_probation_period_unit":{"type":["string","null"]},"notes":{"type":["string","null"]},"probation_expected_end_date":{"type":["string","null"]},"probation_extend_expected_end_date":{"type":["string","null"]},"probation_outcome":{"type":["string","null"]},"probation_start_date":{"type":["string","null"]},"self_review":{"type":["string","null"]}},"required":["employment_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -339,6 +342,9 @@ impl ::feishu_runtime::codegen::ApiRequest for EnableDisableAssessmentProbationR
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"active":{"type":"boolean"},"app_url":{"type":["string","null"]}},"required":["active"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -471,6 +477,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchProbationRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"actual_probation_end_date":"2022-06-28","assessments":[{"assessment_comment":"超出预期","assessment_detail":"https://qwe1123433.feishuapp.bytedance.net/ae/ui/apps//122265871113330/recordPages/2/records/17611111112?objectId=17663333322543&recordPageId=171128122312","assessment_grade":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"assessment_id":"6893014061142064135","assessment_result":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"assessment_score":99.9,"assessment_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"is_final_asssessment":false}],"converted_via_bpm":false,"custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"\"231\""}],"employment_id":"6893014062142064135","extended_probation_period_duration":1,"extended_probation_period_unit":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"final_assessment_comment":"超出预期","final_assessment_detail":"https://qwe112233.feishuapp.bytedance.net/ae/ui/apps//122265873393330/recordPages/1/records/1767139312?objectId=17661180522543&recordPageId=173330728118312","final_assessment_grade":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"final_assessment_result":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"final_assessment_score":99.9,"final_assessment_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"initiating_time":"2022-07-28","initiator_id":"6893014062142061135","notes":"高潜","probation_expected_end_date":"2022-05-28","probation_extend_expected_end_date":"2022-05-20","probation_id":"6893014062142064132","probation_outcome":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"probation_start_date":"2022-05-20","probation_status":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"},"process_id":"6893014062142164135","self_review":"符合预期","submission_type":{"display":[{"lang":"zh-CN","value":"中文示例"}],"enum_name":"phone_type"}}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"actual_probation_end_date_end":{"type":["string","null"]},"actual_probation_end_date_start":{"type":["string","null"]},"department_ids":{"items":{"type":"string"},"type":["array","null"]},"employment_ids":{"items":{"type":"string"},"type":["array","null"]},"final_assessment_grade":{"type":["string","null"]},"final_assessment_result":{"type":["string","null"]},"initiating_time_end":{"type":["string","null"]},"initiating_time_start":{"type":["string","null"]},"probation_expected_end_date_end":{"type":["string","null"]},"probation_expected_end_date_start":{"type":["string","null"]},"probation_start_date_end":{"type":["string","null"]},"probation_start_date_start":{"type":["string","null"]},"probation_status":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -582,6 +591,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubmitProbationRequest {
         response_example: Some(
             r#"{"probation_info":{"actual_probation_end_date":"2022-06-28","converted_via_bpm":false,"custom_fields":[{"custom_api_name":"name","name":{"en_us":"Custom Name","zh_cn":"自定义姓名"},"type":1,"value":"231"}],"employment_id":"6893014062142064135","final_assessment_comment":"超出预期","final_assessment_detail":"暂无示例","final_assessment_grade":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"final_assessment_result":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"final_assessment_score":99.9,"final_assessment_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"initiating_time":"2022-07-28","initiator_id":"6893014062142061135","notes":"高潜","probation_expected_end_date":"2022-05-28","probation_id":"6893014062142064132","probation_start_date":"2022-05-20","probation_status":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"process_id":"6893014062142164135","self_review":"符合预期","submission_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"}}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"CustomFieldData":{"properties":{"custom_api_name":{"type":"string"},"name":{"anyOf":[{"$ref":"#/$defs/CustomName"},{"type":"null"}]},"type":{"format":"int64","type":["integer","null"]},"value":{"type":"string"}},"required":["custom_api_name","value"],"type":"object"},"CustomName":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"actual_probation_end_date":{"type":["string","null"]},"conversion_mode":{"format":"int64","type":"integer"},"custom_fields":{"items":{"$ref":"#/$defs/CustomFieldData"},"type":["array","null"]},"employment_id":{"type":"string"},"initiator_id":{"type":["string","null"]},"notes":{"type":["string","null"]},"self_review":{"type":["string","null"]},"submission_type":{"type":"string"}},"required":["employment_id","conversion_mode","submission_type"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -664,6 +676,9 @@ impl ::feishu_runtime::codegen::ApiRequest for WithdrawProbationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"employment_id":{"type":"string"}},"required":["employment_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

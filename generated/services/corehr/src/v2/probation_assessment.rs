@@ -122,6 +122,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateProbationAssessmentRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"assessment_ids":["7140964208476371991"]}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AssessmentForCreate":{"properties":{"assessment_comment":{"type":["string","null"]},"assessment_detail":{"type":["string","null"]},"assessment_grade":{"type":["string","null"]},"assessment_result":{"type":["string","null"]},"assessment_score":{"type":["number","null"]},"assessment_status":{"type":"string"},"is_final_asssessment":{"type":"boolean"}},"required":["assessment_status","is_final_asssessment"],"type":"object"}},"properties":{"assessments":{"items":{"$ref":"#/$defs/AssessmentForCreate"},"type":"array"},"employment_id":{"type":"string"}},"required":["employment_id","assessments"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -177,6 +180,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteProbationAssessmentRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -242,6 +246,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchProbationAssessmentRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"assessment_comment":{"type":["string","null"]},"assessment_detail":{"type":["string","null"]},"assessment_grade":{"type":["string","null"]},"assessment_result":{"type":["string","null"]},"assessment_score":{"type":["number","null"]},"assessment_status":{"type":"string"},"is_final_asssessment":{"type":"boolean"}},"required":["assessment_status","is_final_asssessment"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -181,6 +181,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateProcessExtraRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approval_type":{"format":"int64","type":["integer","null"]},"approver_id":{"type":["string","null"]},"extra_type":{"format":"int64","type":"integer"},"extra_user_ids":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":"array"},"node_id":{"type":["string","null"]},"operator":{"type":["string","null"]},"remark":{"type":["string","null"]},"system_user":{"type":["boolean","null"]}},"required":["extra_type","extra_user_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

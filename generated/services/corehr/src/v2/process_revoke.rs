@@ -138,6 +138,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateProcessRevokeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"reason":{"maxLength":500,"type":["string","null"]},"system_user":{"type":["boolean","null"]},"user_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

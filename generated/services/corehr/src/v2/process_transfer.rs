@@ -167,6 +167,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateProcessTransferRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"approver_ids":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":"array"},"operator":{"type":["string","null"]},"remark":{"type":["string","null"]},"system_user":{"type":["boolean","null"]},"to_user_id":{"type":"string"}},"required":["to_user_id","approver_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -115,6 +115,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteReportDetailRowRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"DimensionEntity":{"properties":{"dimension_key":{"type":"string"},"dimension_value":{"type":"string"}},"required":["dimension_key","dimension_value"],"type":"object"},"WorkforcePlanDetailRow":{"properties":{"dimensions":{"items":{"$ref":"#/$defs/DimensionEntity"},"maxItems":20,"minItems":1,"type":"array"},"eai_details":{"items":{"$ref":"#/$defs/WorkforcePlanEaiDetail"},"maxItems":15,"minItems":0,"type":["array","null"]},"multi_period_values":{"items":{"$ref":"#/$defs/WorkforcePlanMultiPeriodValue"},"maxItems":15,"minItems":0,"type":["array","null"]},"plan_value":{"type":["string","null"]}},"required":["dimensions"],"type":"object"},"WorkforcePlanEaiDetail":{"properties":{"date":{"type":["string","null"]},"estimated_active_individuals":{"type":["string","null"]}},"type":"object"},"WorkforcePlanMultiPeriodValue":{"properties":{"individuals_to_be_added":{"type":["string","null"]},"individuals_to_be_removed":{"type":["string","null"]},"period_date":{"type":["string","null"]},"workforce_plan":{"type":["string","null"]}},"type":"object"}},"properties":{"centralized_reporting_project_id":{"type":"string"},"items":{"items":{"$ref":"#/$defs/WorkforcePlanDetailRow"},"maxItems":5,"minItems":1,"type":"array"},"workforce_plan_id":{"type":"string"}},"required":["workforce_plan_id","centralized_reporting_project_id","items"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -184,6 +187,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchSaveReportDetailRowRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"DimensionEntity":{"properties":{"dimension_key":{"type":"string"},"dimension_value":{"type":"string"}},"required":["dimension_key","dimension_value"],"type":"object"},"WorkforcePlanDetailRow":{"properties":{"dimensions":{"items":{"$ref":"#/$defs/DimensionEntity"},"maxItems":20,"minItems":1,"type":"array"},"eai_details":{"items":{"$ref":"#/$defs/WorkforcePlanEaiDetail"},"maxItems":15,"minItems":0,"type":["array","null"]},"multi_period_values":{"items":{"$ref":"#/$defs/WorkforcePlanMultiPeriodValue"},"maxItems":15,"minItems":0,"type":["array","null"]},"plan_value":{"type":["string","null"]}},"required":["dimensions"],"type":"object"},"WorkforcePlanEaiDetail":{"properties":{"date":{"type":["string","null"]},"estimated_active_individuals":{"type":["string","null"]}},"type":"object"},"WorkforcePlanMultiPeriodValue":{"properties":{"individuals_to_be_added":{"type":["string","null"]},"individuals_to_be_removed":{"type":["string","null"]},"period_date":{"type":["string","null"]},"workforce_plan":{"type":["string","null"]}},"type":"object"}},"properties":{"centralized_reporting_project_id":{"type":"string"},"items":{"items":{"$ref":"#/$defs/WorkforcePlanDetailRow"},"maxItems":5,"minItems":1,"type":"array"},"workforce_plan_id":{"type":"string"}},"required":["workforce_plan_id","centralized_reporting_project_id","items"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -182,6 +182,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadSignatureFileRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -380,6 +381,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSignatureFileRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"contract_code":"48793beea04f4e2583d50732e481d507","create_time":"2023-01-01 00:00:00","effective_date":"2024-12-01","employment_id":"ou_a294793e8fa21529f2a60e3e9de45520","names":[{"lang":"zh-CN","value":"张三"}],"signature_file_id":"7147527056140813828","signature_file_state":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"template_id":"7147527056140813828","update_time":"2023-01-01 00:00:00"}],"page_token":"{\"cn\":\"[\"7371387495822411308\"]\"}"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -516,6 +518,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListByBizIdSignatureFileRequest {
         response_example: Some(
             r#"{"batch_sign_url":"https://www.letsign.com/v2/saas/sign?signCode=05325cb58b77484f92d4b145c18222cf&taskCode=batch-0-4639de2ddcb54439b7f31517a17b7b4c","signature_files":[{"contract_code":"48793beea04f4e2583d50732e481d507","create_time":"2023-01-01 00:00:00","effective_date":"2024-12-01","employment_id":"7123132668099919891","names":[{"lang":"zh-CN","value":"中文示例"}],"pre_hire_id":"7123132668099919891","sign_url":"https://www.letsign.com/v2/saas/sign?signCode=05325cb58b77484f92d4b145c18222cf&taskCode=batch-0-4639de2ddcb54439b7f31517a17b7b4c","signature_file_id":"7147527056140813828","signature_file_state":{"display":[{"lang":"zh-CN","value":"待签字"}],"enum_name":"pending_sign"},"template_id":"7147527056140813828","update_time":"2023-01-01 00:00:00"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -697,6 +700,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySignatureFileRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"contract_code":"48793beea04f4e2583d50732e481d507","create_time":"2023-01-01 00:00:00","effective_date":"2024-12-01","employment_id":"7123132668099919891","names":[{"lang":"zh-CN","value":"中文示例"}],"pre_hire_id":"7123132668099919891","sign_url":"123213","signature_file_id":"7147527056140813828","signature_file_state":{"display":[{"lang":"zh-CN","value":"签署已完成"}],"enum_name":"sign_finished"},"template_id":"7147527056140813828","update_time":"2023-01-01 00:00:00"}],"page_token":"{\"cn\":\"[\"7371387495822411308\"]\"}"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"states":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"template_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -827,6 +833,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TerminateSignatureFileRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"fail_count":1,"fail_file_id_and_reasons":[{"fail_reason":"文件状态不允许终止","signature_file_id":"7345403447803379731"}],"success_count":1,"success_file_id_list":["7410063506638112300"],"total_count":2}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":"array"},"operator":{"type":"string"},"terminate_reason":{"type":"string"}},"required":["ids","operator","terminate_reason"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -93,6 +93,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListByFileIdSignatureNodeRequest 
         response_example: Some(
             r#"{"signature_nodes":[{"finish_time":"2021-12-31 12:21:10","is_ongoing":false,"role_label":{"en":"Initiate","zh":"发起"},"sign_role":"Initiator","state":"Initiated","updated_time":"2021-12-31 12:21:10","user_infos":[{"id":"7300476612163913260"}]}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

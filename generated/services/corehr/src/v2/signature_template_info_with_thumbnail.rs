@@ -199,6 +199,7 @@ for ListSignatureTemplateInfoWithThumbnailRequest {
         response_example: Some(
             r#"{"count":1000,"items":[{"category":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"},"create_time":"2021-12-21","created_by":{"id":"7300476612163913260"},"id":"1","label":[{"lang":"zh-CN","value":"张三"}],"modify_time":"2021-12-21","signatory_labels":[{"apiname":"status","label":[{"lang":"zh-CN","value":"张三"}],"template_signatory_type":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"}}],"template_code":"1234","template_desc":"desc","template_region_info":{"is_global_scope":"global","meta_infos":[{"api_name":"status","label":[{"lang":"zh-CN","value":"张三"}],"wk_id":"123124124124123"}]},"thumbnail_url":"1","updated_by":{"id":"7300476612163913260"},"usage":{"display":[{"lang":"zh-CN","value":"张三"}],"enum_name":"phone_type"}}],"page_token":1000}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

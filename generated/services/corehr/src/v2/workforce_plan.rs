@@ -120,6 +120,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWorkforcePlanRequest {
         response_example: Some(
             r#"{"items":[{"active":true,"end_date":"2020-10-31","start_date":"2020-10-01","workforce_plan_id":"123456","workforce_plan_name":[{"lang":"zh-CN","value":"张三"}]}],"total":100}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -212,6 +212,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchWorkforcePlanDetailRequest {
         response_example: Some(
             r#"{"centralized_reporting_project_id":"7128319234123","has_more":true,"items":[{"cost_center":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"department":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"employee_type":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"estimated_active_individuals_detail":[{"date":"2020-10-31","estimated_active_individuals":"10.00"}],"is_missing_dimension":false,"job":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"job_family":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"job_level":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"work_location":{"id":"123456","name":[{"lang":"zh-CN","value":"中文示例"}]},"workforce_plan":"10.00","workforce_plan_detail_id":"123456"}],"page_token":"34523459","workforce_plan_id":"7128319234123"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"centralized_reporting_project_id":{"maxLength":1000,"minLength":0,"type":["string","null"]},"cost_center_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"department_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"employee_type_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"include_missing_dimension_rows":{"type":["boolean","null"]},"is_centralized_reporting_project":{"type":["boolean","null"]},"job_family_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"job_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"job_level_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"work_location_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"workforce_plan_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -387,6 +390,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchV2WorkforcePlanDetailRequest
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"DimensionIdInData":{"properties":{"dimension_ids":{"items":{"type":"string"},"maxItems":1000,"minItems":0,"type":["array","null"]},"dimension_key":{"type":["string","null"]}},"type":"object"}},"properties":{"centralized_reporting_project_id":{"type":["string","null"]},"dimension_id_in_datas":{"items":{"$ref":"#/$defs/DimensionIdInData"},"maxItems":100,"minItems":0,"type":["array","null"]},"filter_all_zero_value_rows":{"type":["boolean","null"]},"include_missing_dimension_rows":{"type":["boolean","null"]},"is_centralized_reporting_project":{"type":["boolean","null"]},"workforce_plan_id":{"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -228,6 +228,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCollaborationRuleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"add_rule_id":"1212121"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CollaborationRuleEntities":{"properties":{"open_department_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"open_group_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"open_user_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}},"properties":{"objects":{"$ref":"#/$defs/CollaborationRuleEntities"},"subjects":{"$ref":"#/$defs/CollaborationRuleEntities"}},"required":["subjects","objects"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -317,6 +320,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCollaborationRuleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -440,6 +444,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCollaborationRuleRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"object_is_valid":true,"objects":{"open_department_ids":["od-12121212"],"open_group_ids":["od-12121"],"open_user_ids":["od-112121"]},"rule_id":"12121","subject_is_valid":true,"subjects":{"open_department_ids":["od-12121212"],"open_group_ids":["od-12121"],"open_user_ids":["od-112121"]}}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -596,6 +601,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateCollaborationRuleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CollaborationRuleEntities":{"properties":{"open_department_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"open_group_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"open_user_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}},"properties":{"objects":{"$ref":"#/$defs/CollaborationRuleEntities"},"subjects":{"$ref":"#/$defs/CollaborationRuleEntities"}},"required":["subjects","objects"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

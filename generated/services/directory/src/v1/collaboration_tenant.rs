@@ -131,6 +131,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCollaborationTenantRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"avatar":{"avatar_240":"http://wssd.com","avatar_640":"http://wssd.com","avatar_72":"http://qwed.com","avatar_origin":"https:inernal-api/image"},"brand":"feishu","connect_time":1724296400,"name":{"default_value":"张三","i18n_value":{"en_us":"test"}},"short_name":{"default_value":"张三","i18n_value":{"en_us":"test"}},"tenant_key":"121s121234df"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

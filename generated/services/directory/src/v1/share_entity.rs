@@ -185,6 +185,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListShareEntityRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","share_departments":[{"name":{"default_value":"张三","i18n_value":{"en_us":"test"}},"open_department_id":"ou-12121xxxx"}],"share_groups":[{"name":{"default_value":"张三","i18n_value":{"en_us":"test"}},"open_group_id":"ou-12121212"}],"share_users":[{"avatar":{"avatar_240":"http://wssd.com","avatar_640":"http://wssd.com","avatar_72":"http://qwed.com","avatar_origin":"https:inernal-api/image"},"name":{"default_value":"张三","i18n_value":{"en_us":"test"}},"open_user_id":"ou-12121212"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

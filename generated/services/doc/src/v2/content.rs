@@ -211,6 +211,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListContentRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"content":"{}","revision":1000}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

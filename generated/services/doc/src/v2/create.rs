@@ -254,6 +254,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCreateRequest {
         response_example: Some(
             r#"{"objToken":"doccn2EwbGEdcmryBvKzk0loaCd","url":"https://xxx.feishu.cn/docs/doccn2EwbGEdcmryBvKzk0loaCd"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"Content":{"type":["string","null"]},"FolderToken":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

@@ -206,6 +206,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMetaRequest {
         response_example: Some(
             r#"{"create_date":"20240808","create_time":1723088043,"create_user_name":"ZhangSan","creator":"ou_f700228a5386f25bc0e61135066abcef","delete_flag":0,"edit_time":1723088073,"edit_user_name":"ZhangSan","is_external":false,"is_pined":false,"is_stared":false,"is_upgraded":true,"obj_type":"doc","owner":"ou_f700228a5386f25bc0e61135066abcef","owner_user_name":"ZhangSan","server_time":1723089073,"tenant_id":"42","title":"项目管理","type":2,"upgraded_token":"AcJ3d2QM1onnE4xjcZAcP7abcef","url":"https://example.feishu.cn/docs/doccnilYPZU5b34ow4ca7aabcef"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -206,6 +206,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRawContentRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"content":"string"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

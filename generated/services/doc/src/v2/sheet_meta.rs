@@ -203,6 +203,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSheetMetaRequest {
         response_example: Some(
             r#"{"sheets":[{"columnCount":4,"index":0,"rowCount":4,"sheetId":"string","title":"string"}],"spreadsheetToken":"string"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeBankCardRequest {
         response_example: Some(
             r#"{"bank_card":{"entities":[{"type":"card_number","value":"5184********8888"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

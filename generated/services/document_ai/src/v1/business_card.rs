@@ -102,6 +102,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeBusinessCardRequest {
         response_example: Some(
             r#"{"business_cards":[{"entities":[{"type":"contact_names","value":"张三"}]}]}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeChinesePassportRequest {
         response_example: Some(
             r#"{"chinese_passport":{"entities":[{"type":"full_name_cn","value":"张三"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

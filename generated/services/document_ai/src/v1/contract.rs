@@ -103,6 +103,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FieldExtractionContractRequest {
         response_example: Some(
             r#"{"bank_info":[{"bank_type":"buy","value":{"account_name":"北京字节跳动网络技术有限公司","account_number":"11230xxxxx004701","address":"A市B区C园D楼3-8","bank_name":"中国A银行B支行","contacts":"张三","email":"zhangsan.1111@bytedance.com","id_number":"11230xxxxx004701","phone":"010-8xxxx688","tax_number":"911101xxxxx684235"}}],"body_info":[{"body_type":"buy","value":{"address":"北京市A区B园4号楼","contacts":"张三","email":"zhangsan.1111@bytedance.com","id_number":"310XXXXXXXXXXXXXXX","legal_representative":"张三","party":"北京字节跳动网络技术有限公司","phone":"13600000000"}}],"copy":{"copy_num":2,"key":"协议","original_copy":"一式贰份","text":"此协议一式贰份，双方各执壹份，具有同等法律效力。"},"currency":{"currency_name":"CNY","currency_text":"¥"},"file_id":"121345678","header":"项目活动框架协议","price":{"contract_price":200000,"contract_price_original":"\"200000\"","text":"本合同项下总金额共计￥200000（贰拾万元整）"},"time":{"initial_term":{"initial_time":"2","initial_unit":"年"},"original_time_end":"2022年6月30日","original_time_start":"2020年07月1日","text_end":"本协议自有效期自【2020】年【07】月【1】日至【2022】年【6】月【30】日，有效期2年。","text_initial_term":"2年","text_start":"本协议自有效期自【2020】年【07】月【1】日至【2022】年【6】月【30】日，有效期2年。","time_end":"2022-06-30","time_start":"2020-07-01"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"ocr_mode":{"type":"string"},"pdf_page_limit":{"format":"int64","type":"integer"}},"required":["pdf_page_limit","ocr_mode"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeDrivingLicenseRequest {
         response_example: Some(
             r#"{"driving_license":{"entities":[{"type":"name","value":"张三"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeFoodManageLicenseRequest
         response_example: Some(
             r#"{"food_manage_license":{"entities":[{"type":"issuer","value":"张三"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeFoodProduceLicenseReques
         response_example: Some(
             r#"{"food_produce_license":{"entities":[{"type":"issuer","value":"张三"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

@@ -105,6 +105,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeHealthCertificateRequest
         response_example: Some(
             r#"{"health_certificate":{"entities":[{"type":"id_number","value":"张三"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

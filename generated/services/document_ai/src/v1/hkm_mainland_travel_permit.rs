@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeHkmMainlandTravelPermitR
         response_example: Some(
             r#"{"hkm_mainland_travel_permit":{"entities":[{"type":"full_name_cn","value":"张三"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeIdCardRequest {
         response_example: Some(
             r#"{"id_card":{"conners":[0],"entities":[{"type":"identity_name","value":"张三"}],"side":0}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -102,6 +102,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ParseResumeRequest {
         response_example: Some(
             r#"{"resumes":[{"awards":[{"award":"XXX大赛奖项","date":"2015","description":"曾获XXX大赛奖项..."}],"careers":[{"company":"XX公司","end_date":"2023-01-03","end_time":"2023-01-03","job_description":"负责XXX开发...","start_date":"2022-01-03","start_time":"2022-01-03","title":"XXX工程师","type":2,"type_str":"全职"}],"certificates":[{"desc":"曾获得XXX证书...","name":"XXX证书"}],"competitions":[{"desc":"曾参加XXX竞赛...","name":"XXX竞赛"}],"content":"XX负责行政人事管理和日常事务...","country_code":"86","current_location":"上海","date_of_birth":"1995-01-01","educations":[{"degree":"本科","end_date":"2021-01-03","end_time":"至今","major":"XX工程","qualification":6,"school":"A大学","start_date":"2020-01-03","start_time":"2020-01-03"}],"email":"zhangsan.1111@company.com","file_md5":"825c59042dxxxxx3ff90b45xxxxx88","gender":1,"home_location":"上海","languages":[{"description":"英语四级:600","level":2}],"mobile":"13600000000","mobile_is_virtual":false,"name":"张三","new_content":"XX负责行政人事管理和日常事务...","projects":[{"description":"XXX项目是一个...","end_date":"2023-01-04","end_time":"2023-01-04","name":"XX项目","start_date":"2023-01-03","start_time":"2023-01-03","title":"客户端研发"}],"self_evaluation":"我是一个...","social_links":["https://github.com/"],"urls":["https://github.com/"],"willing_locations":["上海"],"willing_positions":["XX岗位"],"work_year":5}]}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

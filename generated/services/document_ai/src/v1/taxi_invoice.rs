@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeTaxiInvoiceRequest {
         response_example: Some(
             r#"{"taxi_invoices":[{"entities":[{"type":"car_number","value":"BDK6231"}]}]}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeTrainInvoiceRequest {
         response_example: Some(
             r#"{"train_invoices":[{"entities":[{"type":"end_station","value":"长沙南"}]}]}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

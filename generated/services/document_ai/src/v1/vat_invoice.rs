@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeVatInvoiceRequest {
         response_example: Some(
             r#"{"vat_invoices":[{"entities":[{"items":[[{"type":"entry_name","value":"餐饮服务"}]],"type":"buyer_name","value":"发呆公司"}]}]}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -105,6 +105,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeVehicleInvoiceRequest {
         response_example: Some(
             r#"{"vehicle_invoice":{"entities":[{"type":"SalerName","value":"xxxx公司"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -103,6 +103,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RecognizeVehicleLicenseRequest {
         response_example: Some(
             r#"{"vehicle_license":{"entities":[{"type":"vehicle_type","value":"小型普通客车"}]}}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -203,6 +203,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatAnnouncementRequest {
         response_example: Some(
             r#"{"announcement_type":"docx","create_time":1609296809,"create_time_v2":"1609296809","modifier_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","modifier_id_type":"user_id","owner_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","owner_id_type":"user_id","revision_id":1,"update_time":1609296809,"update_time_v2":"1609296809"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

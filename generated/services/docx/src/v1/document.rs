@@ -483,6 +483,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDocumentRequest {
         response_example: Some(
             r#"{"document":{"document_id":"doxcni6mOy7jLRWbEylaKKC7K88","revision_id":1,"title":"undefined"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"folder_token":{"type":["string","null"]},"title":{"maxLength":800,"minLength":1,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -773,6 +776,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDocumentRequest {
         response_example: Some(
             r#"{"document":{"cover":{"offset_ratio_x":0,"offset_ratio_y":0,"token":"D6d9bkdH7onNylxKyvucm8abcef"},"display_setting":{"show_authors":true,"show_comment_count":false,"show_create_time":true,"show_like_count":false,"show_pv":false,"show_uv":false},"document_id":"doxcni6mOy7jLRWbEylaKKabcef","revision_id":1,"title":"title"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1072,6 +1076,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RawContentDocumentRequest {
         response_example: Some(
             r#"{"content":"云文档\n多人实时协同，插入一切元素。不仅是在线文档，更是强大的创作和互动工具\n云文档：专为协作而生\n"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -160,6 +160,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExportTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"ticket":"6933093124755423251"}"#),
+        body_schema: Some(
+            r#"{"properties":{"file_extension":{"type":"string"},"sub_id":{"type":["string","null"]},"token":{"maxLength":27,"type":"string"},"type":{"type":"string"}},"required":["file_extension","token","type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -265,6 +268,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetExportTaskRequest {
         response_example: Some(
             r#"{"result":{"file_extension":"pdf","file_name":"docName","file_size":34356,"file_token":"boxcnxe5OdjlAkNgSNdsJvabcef","job_error_msg":"success","job_status":0,"type":"doc"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -81,6 +81,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadExportTaskFileRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

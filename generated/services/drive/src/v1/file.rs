@@ -671,6 +671,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CopyFileRequest {
         response_example: Some(
             r#"{"file":{"name":"Demo copy","parent_token":"fldcnBh8LrnX42dr1pBYclabcef","token":"doxcnUkUOWtOelpFcha2Z9abcef","type":"docx","url":"https://feishu.cn/docx/doxcnUkUOWtOelpFcha2Zabcef"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Property":{"properties":{"key":{"type":"string"},"value":{"type":"string"}},"required":["key","value"],"type":"object"}},"properties":{"extra":{"items":{"$ref":"#/$defs/Property"},"type":["array","null"]},"folder_token":{"type":"string"},"name":{"type":"string"},"type":{"type":["string","null"]}},"required":["name","folder_token"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -774,6 +777,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFolderFileRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"token":"fldbcddUuPz8VwnpPx5oc2abcef","url":"https://feishu.cn/drive/folder/fldbcddUuPz8VwnpPx5oc2abcef"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"folder_token":{"type":"string"},"name":{"type":"string"}},"required":["name","folder_token"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -898,6 +904,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateShortcutFileRequest {
         response_example: Some(
             r#"{"succ_shortcut_node":{"created_time":"1686125119","modified_time":"1686125119","name":"快捷方式名称","owner_id":"ou_b13d41c02edc52ce66aaae67bf1abcef","parent_token":"fldbc5qgwyQnO0uedNllWuabcef","shortcut_info":{"target_token":"doxbcGvhSVN0R6octqPwAEabcef","target_type":"docx"},"token":"doxbcGvhSVN0R6octqPwAEabcef","type":"docx","url":"https://example.feishu.cn/docx/doxbcGvhSVN0R6octqPwAEabcef"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ReferEntity":{"properties":{"refer_token":{"type":"string"},"refer_type":{"type":"string"}},"required":["refer_token","refer_type"],"type":"object"}},"properties":{"parent_token":{"type":"string"},"refer_entity":{"$ref":"#/$defs/ReferEntity"}},"required":["parent_token","refer_entity"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -1015,6 +1024,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFileRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"task_id":"7360595374803812356"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1122,6 +1132,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSubscribeFileRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -1177,6 +1188,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadFileRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1276,6 +1288,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSubscribeFileRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{"is_subscribe":true}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -1472,6 +1485,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileRequest {
         response_example: Some(
             r#"{"files":[{"created_time":"1679277808","modified_time":"1679277808","name":"test pdf.pdf","owner_id":"ou_20b31734443364ec8a1df89fdf325b44","parent_token":"fldbcO1UuPz8VwnpPx5a9abcef","token":"boxbc0dGSMu23m7QkC1bvabcef","type":"file","url":"https://feishu.cn/file/boxbc0dGSMu23m7QkC1bvabcef"},{"created_time":"1679295364","modified_time":"1679295364","name":"test file.docx","owner_id":"ou_20b31734443364ec8a1df89fdf325b44","parent_token":"fldcnCEG903UUB4fUqfysdabcef","shortcut_info":{"target_token":"boxcnRPaXpD4I6Je9t8k8babcef","target_type":"file"},"token":"nodcnVkiLQ6LD4CsUEaANrabcef","type":"shortcut","url":"https://feishu.cn/file/boxcnRPaXpD4I6Je9t8k8babcef"},{"created_time":"1679295364","modified_time":"1679295364","name":"test docx","owner_id":"ou_20b31734443364ec8a1df89fdf325b44","parent_token":"fldcnCEG903UUB4fUqfysdabcef","token":"doxcntan34DX4QoKJu7jJyabcef","type":"docx","url":"https://feishu.cn/docx/doxcntan34DX4QoKJu7jJyabcef"},{"created_time":"1679295364","modified_time":"1679295364","name":"test sheet","owner_id":"ou_20b31734443364ec8a1df89fdf325b44","parent_token":"fldcnCEG903UUB4fUqfysdabcef","token":"shtcnOko1Ad0HU48HH8KHuabcef","type":"sheet","url":"https://feishu.cn/sheets/shtcnOko1Ad0HU48HH8KHuabcef"}],"has_more":false}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1616,6 +1630,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MoveFileRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{"task_id":"7360595374803812356"}"#),
+        body_schema: Some(
+            r#"{"properties":{"folder_token":{"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -1715,6 +1732,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscribeFileRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -1787,6 +1805,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TaskCheckFileRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"status":"success"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -2006,6 +2025,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadAllFileRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"file_token":"boxcnrHpsg1QDqXAAAyachabcef"}"#),
+        body_schema: Some(
+            r#"{"properties":{"checksum":{"type":["string","null"]},"file_name":{"maxLength":250,"type":"string"},"parent_node":{"type":"string"},"parent_type":{"type":"string"},"size":{"format":"int64","maximum":20971520.0,"type":"integer"}},"required":["file_name","parent_type","parent_node","size"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -2184,6 +2206,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFinishFileRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"file_token":"boxcnrHpsg1QDqXAAAyachabcef"}"#),
+        body_schema: Some(
+            r#"{"properties":{"block_num":{"format":"int64","type":"integer"},"upload_id":{"type":"string"}},"required":["upload_id","block_num"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -2291,6 +2316,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadPartFileRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"checksum":{"type":["string","null"]},"seq":{"format":"int64","type":"integer"},"size":{"format":"int64","type":"integer"},"upload_id":{"type":"string"}},"required":["upload_id","seq","size"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2435,6 +2463,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadPrepareFileRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"block_num":1,"block_size":4194304,"upload_id":"7111211691345512356"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"file_name":{"maxLength":250,"type":"string"},"parent_node":{"type":"string"},"parent_type":{"type":"string"},"size":{"format":"int64","minimum":0.0,"type":"integer"}},"required":["file_name","parent_type","parent_node","size"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

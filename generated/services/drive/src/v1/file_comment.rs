@@ -295,6 +295,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryFileCommentRequest {
         response_example: Some(
             r#"{"items":[{"comment_id":"6916106822734512356","create_time":1610281603,"has_more":true,"is_solved":true,"is_whole":true,"page_token":"6916106822734512356","quote":"划词评论引用内容","reply_list":{"replies":[{"content":{"elements":[{"docs_link":{"url":null},"person":{"user_id":null},"text_run":{"text":"comment text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[{"ahead_users":["ou_8f1991a29a47f1ad295a119dadf224d1"],"count":10,"reaction_key":"ANGRY"}],"reply_id":"6916106822734512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}]},"solved_time":1610281603,"solver_user_id":null,"update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"comment_ids":{"items":{"type":"string"},"type":"array"},"need_reaction":{"type":["boolean","null"]}},"required":["comment_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -440,6 +443,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileCommentRequest {
         ],
         response_example: Some(
             r#"{"comment_id":"6916106822734512356","create_time":1610281603,"has_more":false,"is_solved":false,"is_whole":true,"page_token":"6916106822734512356","quote":"划词评论引用内容","reply_list":{"replies":[{"content":{"elements":[{"docs_link":{"url":"https://example.feishu.cn/docs/doccnHh7U87HOFpii5u5Gabcef"},"person":{"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"},"text_run":{"text":"comment text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reply_id":"6916106822734512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}]},"solved_time":1610281603,"solver_user_id":"null","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"DocsLink":{"properties":{"url":{"type":"string"}},"required":["url"],"type":"object"},"FileCommentReply":{"properties":{"content":{"anyOf":[{"$ref":"#/$defs/ReplyContent"},{"type":"null"}]},"create_time":{"format":"int64","type":["integer","null"]},"extra":{"anyOf":[{"$ref":"#/$defs/ReplyExtra"},{"type":"null"}]},"reactions":{"items":{"$ref":"#/$defs/FileCommentV2BatchQueryReactionData"},"type":["array","null"]},"reply_id":{"type":["string","null"]},"update_time":{"format":"int64","type":["integer","null"]},"user_id":{"type":["string","null"]}},"type":"object"},"FileCommentV2BatchQueryReactionData":{"properties":{"ahead_users":{"items":{"type":"string"},"type":["array","null"]},"count":{"format":"int64","type":["integer","null"]},"reaction_key":{"type":["string","null"]}},"type":"object"},"Person":{"properties":{"user_id":{"type":"string"}},"required":["user_id"],"type":"object"},"ReplyContent":{"properties":{"elements":{"items":{"$ref":"#/$defs/ReplyElement"},"type":"array"}},"required":["elements"],"type":"object"},"ReplyElement":{"properties":{"docs_link":{"anyOf":[{"$ref":"#/$defs/DocsLink"},{"type":"null"}]},"person":{"anyOf":[{"$ref":"#/$defs/Person"},{"type":"null"}]},"text_run":{"anyOf":[{"$ref":"#/$defs/TextRun"},{"type":"null"}]},"type":{"type":["string","null"]}},"type":"object"},"ReplyExtra":{"properties":{"image_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"},"ReplyList":{"properties":{"replies":{"items":{"$ref":"#/$defs/FileCommentReply"},"type":"array"}},"required":["replies"],"type":"object"},"TextRun":{"properties":{"text":{"type":"string"}},"required":["text"],"type":"object"}},"properties":{"reply_list":{"anyOf":[{"$ref":"#/$defs/ReplyList"},{"type":"null"}]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -604,6 +610,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileCommentRequest {
         response_example: Some(
             r#"{"comment_id":"6916106822734512356","create_time":1610281603,"has_more":true,"is_solved":true,"page_token":"6916106822734512356","reply_list":{"replies":[{"content":{"elements":[{"docs_link":{"url":null},"person":{"user_id":null},"text_run":{"text":"comment text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[{"ahead_users":["ou_8f1991a29a47f1ad295a119dadf224d1"],"count":10,"reaction_key":"ANGRY"}],"reply_id":"6916106822734512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}]},"solved_time":1610281603,"solver_user_id":null,"update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -826,6 +833,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileCommentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"comment_id":"6916106822734512356","create_time":1610281603,"has_more":true,"is_solved":true,"is_whole":true,"page_token":"6916106822734512356","quote":"划词评论引用内容","reply_list":{"replies":[{"content":{"elements":[{"docs_link":{"url":"https://example.feishu.cn/docs/doccnHh7U87HOFpii5u5Gabcef"},"person":{"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"},"text_run":{"text":"comment text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[{"ahead_users":["ou_8f1991a29a47f1ad295a119dadf224d1"],"count":10,"reaction_key":"ANGRY"}],"reply_id":"6916106822734512357","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}]},"solved_time":1610281603,"solver_user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}],"page_token":"6916106822734512356"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -995,6 +1003,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchFileCommentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"is_solved":{"type":"boolean"}},"required":["is_solved"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

@@ -270,6 +270,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileCommentReplyRequest {
         response_example: Some(
             r#"{"content":{"elements":[{"docs_link":{"url":"https://example.feishu.cn/docs/doccnHh7U87HOFpii5u5Gabcef"},"person":{"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"},"text_run":{"text":"reply text"},"type":"docs_link"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[],"reply_id":"6916106xxxxx4512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"DocsLink":{"properties":{"url":{"type":"string"}},"required":["url"],"type":"object"},"Person":{"properties":{"user_id":{"type":"string"}},"required":["user_id"],"type":"object"},"ReplyContent":{"properties":{"elements":{"items":{"$ref":"#/$defs/ReplyElement"},"type":"array"}},"required":["elements"],"type":"object"},"ReplyElement":{"properties":{"docs_link":{"anyOf":[{"$ref":"#/$defs/DocsLink"},{"type":"null"}]},"person":{"anyOf":[{"$ref":"#/$defs/Person"},{"type":"null"}]},"text_run":{"anyOf":[{"$ref":"#/$defs/TextRun"},{"type":"null"}]},"type":{"type":["string","null"]}},"type":"object"},"TextRun":{"properties":{"text":{"type":"string"}},"required":["text"],"type":"object"}},"properties":{"content":{"$ref":"#/$defs/ReplyContent"}},"required":["content"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -408,6 +411,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFileCommentReplyRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -624,6 +628,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileCommentReplyRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"content":{"elements":[{"docs_link":{"url":"https://example.feishu.cn/docs/doccnHh7U87HOFpii5u5Gabcef"},"person":{"user_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"},"text_run":{"text":"reply text"},"type":"text_run"}]},"create_time":1610281603,"extra":{"image_list":["xfsfseewewabcef"]},"reactions":[{"ahead_users":["ou_8f1991a29a47f1ad295a119dadf224d1"],"count":10,"reaction_key":"ANGRY"}],"reply_id":"6916106822734512356","update_time":1610281603,"user_id":"ou_cc19b2bfb93f8a44db4b4d6eab2abcef"}],"page_token":"6916106822734512356"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -810,6 +815,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateFileCommentReplyRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"DocsLink":{"properties":{"url":{"type":"string"}},"required":["url"],"type":"object"},"Person":{"properties":{"user_id":{"type":"string"}},"required":["user_id"],"type":"object"},"ReplyContent":{"properties":{"elements":{"items":{"$ref":"#/$defs/ReplyElement"},"type":"array"}},"required":["elements"],"type":"object"},"ReplyElement":{"properties":{"docs_link":{"anyOf":[{"$ref":"#/$defs/DocsLink"},{"type":"null"}]},"person":{"anyOf":[{"$ref":"#/$defs/Person"},{"type":"null"}]},"text_run":{"anyOf":[{"$ref":"#/$defs/TextRun"},{"type":"null"}]},"type":{"type":["string","null"]}},"type":"object"},"TextRun":{"properties":{"text":{"type":"string"}},"required":["text"],"type":"object"}},"properties":{"content":{"$ref":"#/$defs/ReplyContent"}},"required":["content"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);

@@ -109,6 +109,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileStatisticRequest {
         response_example: Some(
             r#"{"file_token":"doccnfYZzTlvXqZIGTdAHKabcef","file_type":"doc","statistics":{"like_count":2,"like_count_today":1,"pv":15,"pv_today":1,"timestamp":1627367349,"uv":10,"uv_today":1}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -151,6 +151,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileSubscriptionRequest {
         response_example: Some(
             r#"{"file_type":"docx","is_subcribe":true,"subscription_id":"xxxxxxx","subscription_type":"comment_update"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"file_type":{"type":"string"},"is_subcribe":{"type":["boolean","null"]},"subscription_id":{"type":["string","null"]},"subscription_type":{"type":"string"}},"required":["subscription_type","file_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -241,6 +244,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileSubscriptionRequest {
         ],
         response_example: Some(
             r#"{"file_type":"docx","is_subcribe":false,"subscription_id":"xxxxxxxx","subscription_type":"comment_update"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"file_type":{"type":"string"}},"required":["file_type"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -333,6 +339,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchFileSubscriptionRequest {
         ],
         response_example: Some(
             r#"{"file_type":"docx","is_subcribe":true,"subscription_id":"1234567890987654321","subscription_type":"comment_update"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"file_type":{"type":"string"},"is_subscribe":{"type":"boolean"}},"required":["is_subscribe","file_type"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

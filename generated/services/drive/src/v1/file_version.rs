@@ -226,6 +226,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileVersionRequest {
         response_example: Some(
             r#"{"create_time":"1660708537","creator_id":"694699009591869451","name":"项目文档 第 1 版","obj_type":"docx","owner_id":"694699009591869450","parent_token":"doxbcyvqZlSc9WlHvQMlSJabcdf","parent_type":"docx","status":"0","update_time":"1660708537","version":"fnJfyX"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"name":{"type":["string","null"]},"obj_type":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -358,6 +361,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFileVersionRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -491,6 +495,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileVersionRequest {
         response_example: Some(
             r#"{"create_time":"1660708537","creator_id":"694699009591869451","name":"项目文档 第1版","obj_type":"docx","owner_id":"694699009591869450","parent_token":"doxbcyvqZlSc9WlHvQMlSJabcef","parent_type":"docx","status":"0","update_time":"1660708537","version":"fnJfyX"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -664,6 +669,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileVersionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"create_time":"1660708537","creator_id":"694699009591869451","name":"项目文档 第1版","obj_type":"docx","owner_id":"694699009591869450","parent_token":"doxbcyvqZlSc9WlHvQMlSJabcef","parent_type":"docx","status":"0","update_time":"1660708537","version":"fnJfyX"}],"page_token":"CISAiM6u8vGzZhCTj5+zBhgB"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -175,6 +175,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileViewRecordRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"avatar_url":"https://foo.icon.com/xxxx","last_view_time":"1679284285","name":"zhangsan","viewer_id":"ou_cc19b2bfb93f8a44db4b4d6eababcef"}],"page_token":"1674037112--7189934631754563585"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -229,6 +229,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateImportTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"ticket":"7369583175086912356"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ImportTaskMountPoint":{"properties":{"mount_key":{"type":"string"},"mount_type":{"format":"int64","type":"integer"}},"required":["mount_type","mount_key"],"type":"object"}},"properties":{"file_extension":{"type":"string"},"file_name":{"type":["string","null"]},"file_token":{"maxLength":27,"type":"string"},"point":{"$ref":"#/$defs/ImportTaskMountPoint"},"type":{"type":"string"}},"required":["file_extension","file_token","type","point"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -370,6 +373,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetImportTaskRequest {
         response_example: Some(
             r#"{"result":{"extra":["2000"],"job_error_msg":"success","job_status":0,"ticket":"7369583175086912356","token":"Fm7osyjtMh5o7Ktrv32c73abcef","type":"sheet","url":"https://example.feishu.cn/sheets/Fm7osyjtMh5o7Ktrv32c73abcef"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -383,6 +383,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetTmpDownloadUrlMediaReques
         response_example: Some(
             r#"{"tmp_download_urls":[{"file_token":"boxcnrHpsg1QDqXAAAyachabcef","tmp_download_url":"https://internal-api-drive-stream.feishu.cn/space/api/box/stream/download/authcode/?code=ZDA3MzNiNmUwMjE2MGUzZmQ1OGZlOWYzMWQ4YmI0ZjdfMDYzOWNlZjgyMmI1MmY5NTUxZmM0MjJlYWIyMGVjOWZfSUQ6Njk3NjgzMTY0Mjc5OTI5MjQyMl8xNjI0NDMxMDY3OjE2MjQ1MTc0NjdfVjM"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -452,6 +453,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadMediaRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -735,6 +737,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadAllMediaRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"file_token":"boxcnrHpsg1QDqXAAAyachabcef"}"#),
+        body_schema: Some(
+            r#"{"properties":{"checksum":{"type":["string","null"]},"extra":{"type":["string","null"]},"file_name":{"maxLength":250,"type":"string"},"parent_node":{"type":"string"},"parent_type":{"type":"string"},"size":{"format":"int64","maximum":20971520.0,"type":"integer"}},"required":["file_name","parent_type","parent_node","size"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1003,6 +1008,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadFinishMediaRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"file_token":"boxcnrHpsg1QDqXAAAyachabcef"}"#),
+        body_schema: Some(
+            r#"{"properties":{"block_num":{"format":"int64","type":"integer"},"upload_id":{"type":"string"}},"required":["upload_id","block_num"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -1266,6 +1274,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadPartMediaRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"checksum":{"type":["string","null"]},"seq":{"format":"int64","type":"integer"},"size":{"format":"int64","type":"integer"},"upload_id":{"type":"string"}},"required":["upload_id","seq","size"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -1548,6 +1559,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadPrepareMediaRequest {
         rate_limit: &[],
         response_example: Some(
             r#"{"block_num":1,"block_size":4194304,"upload_id":"7111211691345512356"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"extra":{"type":["string","null"]},"file_name":{"maxLength":250,"type":"string"},"parent_node":{"type":"string"},"parent_type":{"type":"string"},"size":{"format":"int64","minimum":0.0,"type":"integer"}},"required":["file_name","parent_type","parent_node","size"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

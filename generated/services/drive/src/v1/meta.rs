@@ -117,6 +117,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryMetaRequest {
         response_example: Some(
             r#"{"failed_list":[{"code":970005,"token":"boxcnrHpsg1QDqXAAAyachabcef"}],"metas":[{"create_time":"1652066345","doc_token":"doccnfYZzTlvXqZIGTdAHKabcef","doc_type":"doc","latest_modify_time":"1652066345","latest_modify_user":"ou_b13d41c02edc52ce66aaae67bf1abcef","owner_id":"ou_b13d41c02edc52ce66aaae67bf1abcef","request_doc_info":{"doc_token":"TLLKdcpDro9ijQxA33ycNMabcef","doc_type":"docx"},"sec_label_name":"L2-内部","title":"sampletitle","url":"https://sample.feishu.cn/docs/doccnfYZzTlvXqZIGTdAHKabcef"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"RequestDoc":{"properties":{"doc_token":{"type":"string"},"doc_type":{"type":["string","null"]}},"required":["doc_token"],"type":"object"}},"properties":{"request_docs":{"items":{"$ref":"#/$defs/RequestDoc"},"maxItems":200,"minItems":1,"type":"array"},"with_url":{"type":["boolean","null"]}},"required":["request_docs"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -327,6 +327,7 @@ impl ::feishu_runtime::codegen::ApiRequest for AuthPermissionMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"auth_result":true}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -455,6 +456,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreatePermissionMemberReques
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"members":[{"member_id":"ou_c186b6833e2d5faf2bc587e71ddabcef","member_type":"openid","perm":"view","perm_type":"container","type":"user"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"BaseMember":{"properties":{"member_id":{"type":"string"},"member_type":{"type":["string","null"]},"perm":{"type":["string","null"]},"perm_type":{"type":["string","null"]},"type":{"type":["string","null"]}},"required":["member_id"],"type":"object"}},"properties":{"members":{"items":{"$ref":"#/$defs/BaseMember"},"maxItems":10,"type":"array"}},"required":["members"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -590,6 +594,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePermissionMemberRequest {
         response_example: Some(
             r#"{"member":{"member_id":"ou_67e5ecb64ce1c0bd94612c17999db411","member_type":"openid","perm":"view","perm_type":"container","type":"user"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"member_id":{"type":"string"},"member_type":{"type":"string"},"perm":{"type":"string"},"perm_type":{"type":["string","null"]},"type":{"type":["string","null"]}},"required":["member_type","member_id","perm"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -715,6 +722,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePermissionMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"perm_type":{"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -863,6 +873,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPermissionMemberRequest {
         response_example: Some(
             r#"{"items":[{"avatar":"https://s3-imfile.feishucdn.com/static-resource/v1/v3_0061_b576862d-92e0-4abc-bbb5-6f78f927a61g~?image_size=72x72&cut_type=default-face&quality=&format=jpeg&sticker_format=.webp","external_label":true,"member_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","member_type":"openid","name":"zhangsan","perm":"view","perm_type":"container","type":"user"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -1044,6 +1055,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TransferOwnerPermissionMemberRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"member_id":{"type":"string"},"member_type":{"type":"string"}},"required":["member_type","member_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -1188,6 +1202,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdatePermissionMemberRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"member":{"member_id":"ou_1234567890abcdef1234567890abcdef","member_type":"openid","perm":"view","perm_type":"container","type":"user"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"member_type":{"type":"string"},"perm":{"type":"string"},"perm_type":{"type":["string","null"]},"type":{"type":["string","null"]}},"required":["member_type","perm"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

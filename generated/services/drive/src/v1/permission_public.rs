@@ -155,6 +155,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPermissionPublicRequest {
         response_example: Some(
             r#"{"permission_public":{"comment_entity":"anyone_can_view","external_access":true,"invite_external":true,"link_share_entity":"tenant_readable","lock_switch":false,"security_entity":"anyone_can_view","share_entity":"anyone"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -263,6 +264,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPermissionPublicRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"permission_public":{"comment_entity":"anyone_can_view","external_access":true,"invite_external":true,"link_share_entity":"tenant_readable","lock_switch":false,"security_entity":"anyone_can_view","share_entity":"anyone"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"comment_entity":{"type":["string","null"]},"external_access":{"type":["boolean","null"]},"invite_external":{"type":["boolean","null"]},"link_share_entity":{"type":["string","null"]},"security_entity":{"type":["string","null"]},"share_entity":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -169,6 +169,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePermissionPublicPasswordReq
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"password":"q79536&1"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -257,6 +258,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePermissionPublicPasswordReq
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -345,6 +347,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdatePermissionPublicPasswordReq
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"password":"q795dji2"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

@@ -137,6 +137,7 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveSubscriptionUserRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -196,6 +197,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionUserRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"event_type":{"type":"string"}},"required":["event_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -262,6 +266,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionStatusUserRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{"data":{"is_subscribe":true}}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -162,6 +162,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExplorerFileRequest {
         response_example: Some(
             r#"{"revision":0,"token":"shtcnOko1Ad0HU48HH8KHabcef","url":"https://example.feishu.cn/sheets/shtcnOko1Ad0HU48HH8KHabcef"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"title":{"type":"string"},"type":{"type":"string"}},"required":["title","type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

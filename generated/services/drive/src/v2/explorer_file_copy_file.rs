@@ -147,6 +147,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExplorerFileCopyFileRequest
         response_example: Some(
             r#"{"folderToken":"fldcne0HujIvzDmRF4Pbg0xxxxx","revision":0,"token":"shtcnvJ358XqcZq87CCZHdxxxxx","type":"sheet","url":"https://example.feishu.cn/space/sheet/shtcnvJ358XqcZq87CCZHdxxxxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"commentNeeded":{"type":["boolean","null"]},"dstFolderToken":{"type":"string"},"dstName":{"type":"string"},"type":{"type":"string"}},"required":["type","dstFolderToken","dstName"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -140,6 +140,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExplorerFileDocRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"id":"id string","result":true}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -139,6 +139,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExplorerFolderRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"revision":0,"token":"string","url":"string"}"#),
+        body_schema: Some(
+            r#"{"properties":{"title":{"type":"string"}},"required":["title"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

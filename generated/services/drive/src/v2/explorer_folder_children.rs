@@ -148,6 +148,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExplorerFolderChildrenRequest
         response_example: Some(
             r#"{"children":{"nodbc9eC8*****UFOq05rLhpjzc":{"is_shortcut":false,"name":"test_folder_name","token":"fldbcRho4*****3mJkOAuPUZR9d","type":"folder"},"nodbcOjPU*****aVVjRDSw4mpeb":{"is_shortcut":false,"name":"test_file_name","token":"boxbcj55r*****YAS3C7Z4GWKNg","type":"file"}},"parentToken":"token"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

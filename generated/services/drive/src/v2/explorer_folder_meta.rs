@@ -92,6 +92,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExplorerFolderMetaRequest {
         response_example: Some(
             r#"{"createUid":"7103496998321312356","editUid":"7103496998321312356","id":"7110173013420512356","name":"name","ownUid":"7110173013420512356","parentId":"0","token":"nodbcbHUdOsS613xVzTzFEabcef"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

@@ -71,6 +71,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MetaExplorerRootFolderRequest {
         response_example: Some(
             r#"{"id":"7110173013420512356","token":"nodbcbHUdOsS613xVzTzFEabcef","user_id":"7103496998321312356"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -154,6 +154,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReactionFileCommentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"action":{"type":"string"},"reaction_type":{"maxLength":100,"minLength":1,"type":"string"},"reply_id":{"maxLength":100,"minLength":1,"type":"string"}},"required":["action","reply_id","reaction_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -185,6 +185,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFileLikeRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"last_liked_time":"1690857821","user_avatar_url":"https://foo.icon.com/xxxx","user_en_name":"San Zhang","user_id":"ou_3bbe8a09c20e89cce9bff989ed840674","user_is_desensitized":false,"user_name":"张三"}],"page_token":"aw7DoMKBFMOGwqHCrcO8w6jCmMOvw6ILeADCvsKNw57Di8O5XGV3LG4_w5HCqhFxSnDCrCzCn0BgZcOYUg85EMOYcEAcwqYOw4ojw5QFwofCu8KoIMO3K8Ktw4IuNMOBBHNYw4bCgCV3U1zDu8K-J8KSR8Kgw7Y0fsKZdsKvW3d9w53DnkHDrcO5bDkYwrvDisOEPcOtVFJ-I03CnsOILMOoAmLDknd6dsKqG1bClAjDuS3CvcOTwo7Dg8OrwovDsRdqIcKxw5HDohTDtXN9w5rCkWo"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

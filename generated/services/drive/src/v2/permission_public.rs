@@ -153,6 +153,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPermissionPublicRequest {
         response_example: Some(
             r#"{"permission_public":{"comment_entity":"anyone_can_view","copy_entity":"anyone_can_view","external_access_entity":"open","link_share_entity":"tenant_readable","lock_switch":false,"manage_collaborator_entity":"collaborator_can_view","security_entity":"anyone_can_view","share_entity":"anyone"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -261,6 +262,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPermissionPublicRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"permission_public":{"comment_entity":"anyone_can_view","copy_entity":"anyone_can_view","external_access_entity":"open","link_share_entity":"tenant_readable","lock_switch":false,"manage_collaborator_entity":"collaborator_can_view","security_entity":"anyone_can_view","share_entity":"anyone"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"comment_entity":{"type":["string","null"]},"copy_entity":{"type":["string","null"]},"external_access_entity":{"type":["string","null"]},"link_share_entity":{"type":["string","null"]},"manage_collaborator_entity":{"type":["string","null"]},"security_entity":{"type":["string","null"]},"share_entity":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

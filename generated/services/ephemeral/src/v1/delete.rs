@@ -78,6 +78,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDeleteRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"message_id":{"type":"string"}},"required":["message_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -121,6 +121,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListOutboundIpRequest {
         response_example: Some(
             r#"{"has_more":false,"ip_list":["1.1.1.1"],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

@@ -91,6 +91,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCropFaceImageRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

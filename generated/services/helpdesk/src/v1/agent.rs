@@ -85,6 +85,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAgentRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"status":{"format":"int64","type":["integer","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -84,6 +84,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAgentEmailRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"agents":{"ou_xxx":"xxx","ou_yyy":"yyy"}}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

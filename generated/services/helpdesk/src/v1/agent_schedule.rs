@@ -225,6 +225,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAgentScheduleRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AgentScheduleUpdateInfo":{"properties":{"agent_id":{"type":["string","null"]},"agent_skill_ids":{"items":{"type":"string"},"type":["array","null"]},"schedule":{"items":{"$ref":"#/$defs/WeekdaySchedule"},"type":["array","null"]}},"type":"object"},"WeekdaySchedule":{"properties":{"end_time":{"type":["string","null"]},"start_time":{"type":["string","null"]},"weekday":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"agent_schedules":{"items":{"$ref":"#/$defs/AgentScheduleUpdateInfo"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -289,6 +292,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAgentScheduleRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -354,6 +358,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAgentScheduleRequest {
         response_example: Some(
             r#"{"agent_schedule":{"agent":{"avatar_url":"https://avatar-url.com/test.png","company_name":"test-company","department":"测试部门","email":"test@bytedance.com","id":"ou_ea651a5c09e2d01af8acd34059f5359b","name":"test-user"},"agent_skills":[{"id":"agent-skill-id","is_default":false,"name":"agent-skill"}],"schedule":[{"end_time":"24:00","start_time":"00:00","weekday":9}],"status":1}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -426,6 +431,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAgentScheduleRequest {
         response_example: Some(
             r#"{"agent_schedules":[{"agent":{"avatar_url":"https://avatar-url.com/test.png","company_name":"test-company","department":"测试部门","email":"test@bytedance.com","id":"ou_ea651a5c09e2d01af8acd34059f5359b","name":"test-user"},"agent_skills":[{"id":"agent-skill-id","is_default":false,"name":"agent-skill"}],"schedule":[{"end_time":"24:00","start_time":"00:00","weekday":9}],"status":1}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -497,6 +503,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAgentScheduleRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AgentScheduleUpdateInfo":{"properties":{"agent_id":{"type":["string","null"]},"agent_skill_ids":{"items":{"type":"string"},"type":["array","null"]},"schedule":{"items":{"$ref":"#/$defs/WeekdaySchedule"},"type":["array","null"]}},"type":"object"},"WeekdaySchedule":{"properties":{"end_time":{"type":["string","null"]},"start_time":{"type":["string","null"]},"weekday":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"agent_schedule":{"anyOf":[{"$ref":"#/$defs/AgentScheduleUpdateInfo"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -226,6 +226,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAgentSkillRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"agent_skill_id":"test-skill-id"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"AgentSkillRule":{"properties":{"category":{"format":"int64","type":["integer","null"]},"display_name":{"type":["string","null"]},"id":{"type":["string","null"]},"operand":{"anyOf":[{"$ref":"#/$defs/Operand"},{"type":"null"}]},"operator_options":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"selected_operator":{"format":"int64","type":["integer","null"]}},"type":"object"},"Operand":{"properties":{"selected_departments":{"items":{"$ref":"#/$defs/SelectedDepartments"},"type":["array","null"]}},"type":"object"},"SelectedDepartments":{"properties":{"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}},"properties":{"agent_ids":{"items":{"type":"string"},"type":["array","null"]},"name":{"type":["string","null"]},"rules":{"items":{"$ref":"#/$defs/AgentSkillRule"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -292,6 +295,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAgentSkillRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -358,6 +362,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAgentSkillRequest {
         response_example: Some(
             r#"{"agent_skill":{"agent_ids":["ou_ea651a5c09e2d01af8acd34059f5359b"],"agents":[{"avatar_url":"https://avatar-url.com/test.png","id":"ou_ea651a5c09e2d01af8acd34059f5359b","name":"test-user"}],"id":"test-skill-id","is_default":false,"name":"skill-name","rules":[{"category":3,"display_name":"Chinese FAQs category","id":"test-skill-id","operand":{"selected_departments":[{"id":"部门ID","name":"IT"}]},"operator_options":[7,8],"selected_operator":8}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -418,6 +423,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAgentSkillRequest {
         response_example: Some(
             r#"{"agent_skills":[{"agent_ids":["ou_ea651a5c09e2d01af8acd34059f5359b"],"id":"test-skill-id","is_default":false,"name":"skill-name"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -484,6 +490,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAgentSkillRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Agent":{"properties":{"avatar_url":{"type":["string","null"]},"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"AgentSkill":{"properties":{"agent_ids":{"items":{"type":"string"},"type":["array","null"]},"agents":{"items":{"$ref":"#/$defs/Agent"},"type":["array","null"]},"id":{"type":["string","null"]},"is_default":{"type":["boolean","null"]},"name":{"type":["string","null"]},"rules":{"items":{"$ref":"#/$defs/AgentSkillRule"},"type":["array","null"]}},"type":"object"},"AgentSkillRule":{"properties":{"category":{"format":"int64","type":["integer","null"]},"display_name":{"type":["string","null"]},"id":{"type":["string","null"]},"operand":{"anyOf":[{"$ref":"#/$defs/Operand"},{"type":"null"}]},"operator_options":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"selected_operator":{"format":"int64","type":["integer","null"]}},"type":"object"},"Operand":{"properties":{"selected_departments":{"items":{"$ref":"#/$defs/SelectedDepartments"},"type":["array","null"]}},"type":"object"},"SelectedDepartments":{"properties":{"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}},"properties":{"agent_skill":{"anyOf":[{"$ref":"#/$defs/AgentSkill"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -86,6 +86,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAgentSkillRuleRequest {
         response_example: Some(
             r#"{"rules":[{"category":3,"display_name":"中文知识库分类","id":"test-skill-id","operand":{"selected_departments":[{"id":"部门ID","name":"IT"}]},"operator_options":[7,8]}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

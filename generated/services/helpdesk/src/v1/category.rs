@@ -239,6 +239,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCategoryRequest {
         response_example: Some(
             r#"{"category":{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员","parent_id":"0"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"language":{"type":["string","null"]},"name":{"type":"string"},"parent_id":{"type":"string"}},"required":["name","parent_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -309,6 +312,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCategoryRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -373,6 +377,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCategoryRequest {
         response_example: Some(
             r#"{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -460,6 +465,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCategoriesCategoryRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -540,6 +546,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCategoryRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"name":{"type":["string","null"]},"parent_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -101,6 +101,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCustomizedFieldRequest {
         response_example: Some(
             r#"{"ticket_customized_fields":[{"created_at":"1591239289000","created_by":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"description":"下拉示例","display_name":"test dropdown","dropdown_allow_multiple":true,"editable":true,"field_type":"dropdown","helpdesk_id":"1542164574896126","key_name":"test dropdown","position":"3","required":false,"ticket_customized_field_id":"6834320707288072194","updated_at":"1591239289000","updated_by":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"visible":true}],"user_customized_fields":[{"created_at":"1574040677000","description":"租户ID","display_name":"Company ID","editable":false,"field_type":"string","helpdesk_id":"1542164574896126","id":"6746384425543548981","key_name":"company_id3","position":"1","required":false,"updated_at":"1574040677000","user_customized_field_id":"6746384425543548981","visible":false}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

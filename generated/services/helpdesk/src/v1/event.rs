@@ -123,6 +123,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscribeEventRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Event":{"properties":{"subtype":{"type":"string"},"type":{"type":"string"}},"required":["type","subtype"],"type":"object"}},"properties":{"events":{"items":{"$ref":"#/$defs/Event"},"type":"array"}},"required":["events"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -185,6 +188,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeEventRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Event":{"properties":{"subtype":{"type":"string"},"type":{"type":"string"}},"required":["type","subtype"],"type":"object"}},"properties":{"events":{"items":{"$ref":"#/$defs/Event"},"type":"array"}},"required":["events"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -253,6 +253,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFaqRequest {
         response_example: Some(
             r#"{"faq":{"answer":"答案","answer_richtext":[{"content":"我的答案","type":"text"}],"categories":[{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员","parent_id":"0"}],"create_time":1596379008,"create_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"expire_time":1596379008,"faq_id":"6936004780707807231","helpdesk_id":"6936004780707807251","id":"6936004780707807231","question":"问题","tags":["问","题"],"update_time":1596379008,"update_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"CreateFaqUpdateInfo":{"properties":{"answer":{"type":["string","null"]},"answer_richtext":{"type":["string","null"]},"category_id":{"type":["string","null"]},"question":{"type":"string"},"tags":{"items":{"type":"string"},"type":["array","null"]}},"required":["question"],"type":"object"}},"properties":{"faq":{"anyOf":[{"$ref":"#/$defs/CreateFaqUpdateInfo"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -311,6 +314,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteFaqRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -369,6 +373,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFaqRequest {
         response_example: Some(
             r#"{"faq":{"answer":"答案","answer_richtext":[{"content":"我的答案","type":"text"}],"categories":[{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员","parent_id":"0"}],"create_time":1596379008,"create_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"expire_time":1596379008,"faq_id":"6936004780707807231","helpdesk_id":"6936004780707807251","id":"6936004780707807231","question":"问题","tags":["问","题"],"update_time":1596379008,"update_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -508,6 +513,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListFaqRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"answer":"答案","answer_richtext":[{"content":"我的答案","type":"text"}],"categories":[{"category_id":"6948728206392295444","helpdesk_id":"6939771743531696147","id":"6948728206392295444","language":"zh_cn","name":"创建团队和邀请成员","parent_id":"0"}],"create_time":1596379008,"create_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"expire_time":1596379008,"faq_id":"6936004780707807231","helpdesk_id":"6936004780707807251","id":"6936004780707807231","question":"问题","tags":["问题"],"update_time":1596379008,"update_user":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}}],"page_size":100,"page_token":"6856395634652479491","total":200}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -617,6 +623,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchFaqRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"PatchFaqUpdateInfo":{"properties":{"answer":{"type":["string","null"]},"answer_richtext":{"items":{"$ref":"#/$defs/Richtext"},"type":["array","null"]},"category_id":{"type":["string","null"]},"question":{"type":"string"},"tags":{"items":{"type":"string"},"type":["array","null"]}},"required":["question"],"type":"object"},"Richtext":{"properties":{"content":{"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}},"properties":{"faq":{"anyOf":[{"$ref":"#/$defs/PatchFaqUpdateInfo"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -752,6 +761,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchFaqRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"answer":"建议根据公司实际情况编写，以文档形式答疑","answer_richtext":[{"content":"建议根据公司实际情况编写，以文档形式答疑","type":"text"}],"categories":[{"category_id":"6975057629039083524","id":"6975057629039083524","name":"行政"},{"category_id":"6986214055581122561","id":"6986214055581122561","name":"名片申请"}],"create_time":1626604715,"create_user":{"avatar_url":"https://xxxxx","id":"ou_f7dab73dda407c7cbc947bbf4fd49c45","name":"陈xxx"},"faq_id":"6986214054851346434","helpdesk_id":"6946124090457505820","id":"6986214054851346434","question":"盒餐发放位置查询","tags":["盒饭","盒餐"],"update_time":1631242057,"update_user":{"avatar_url":"xxxxxxxxxx","id":"ou_43771a6f8dfa0815600a949779xxx","name":"戴xx"}},{"answer":"建议根据公司实际情况编写，以文档形式答疑","answer_richtext":[{"content":"我的答案","type":"text"}],"categories":[{"category_id":"6975057629039083524","id":"6975057629039083524","name":"行政"},{"category_id":"6986214054805159937","id":"6986214054805159937","name":"餐饮服务"}],"create_time":1626604715,"create_user":{"avatar_url":"xxxxxxxxxx","id":"xxxx","name":"陈xx"},"faq_id":"6986214054826147841","helpdesk_id":"6946124090457505820","id":"6986214054826147841","question":"下午茶推送和选品推荐","tags":["供餐","下午茶"],"update_time":1630063323,"update_user":{"avatar_url":"xxxxxxxxxx","id":"ou_eb208c4799a1f3a86c12e0b03e5a54b1","name":"蔡xx"}}],"page_size":2,"page_token":"6986214054876479490","total":2}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

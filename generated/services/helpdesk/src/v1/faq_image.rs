@@ -108,6 +108,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFaqImageRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -132,6 +132,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMessageRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"message_id":"om_7054301238434"}"#),
+        body_schema: Some(
+            r#"{"properties":{"content":{"type":"string"},"msg_type":{"type":"string"},"receive_type":{"type":["string","null"]},"receiver_id":{"type":"string"}},"required":["msg_type","content","receiver_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -336,6 +336,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelApproveNotificationRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -425,6 +426,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelSendNotificationRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"is_recall":{"type":"boolean"}},"required":["is_recall"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -520,7 +524,12 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateNotificationRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/helpdesk-v1/notification/create",
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
-        response_example: Some(r#"{"notification_id":"6985032626234982420","status":0}"#),
+        response_example: Some(
+            r#"{"notification_id":"6985032626234982420","status":0}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"NotificationChat":{"properties":{"chat_id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"NotificationDepartment":{"properties":{"department_id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"NotificationUser":{"properties":{"avatar_url":{"type":["string","null"]},"name":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}},"properties":{"chat_list":{"items":{"$ref":"#/$defs/NotificationChat"},"type":["array","null"]},"create_user":{"anyOf":[{"$ref":"#/$defs/NotificationUser"},{"type":"null"}]},"created_at":{"type":["string","null"]},"department_list":{"items":{"$ref":"#/$defs/NotificationDepartment"},"type":["array","null"]},"ext":{"type":["string","null"]},"id":{"type":["string","null"]},"job_name":{"type":["string","null"]},"new_staff_scope_department_list":{"items":{"$ref":"#/$defs/NotificationDepartment"},"type":["array","null"]},"new_staff_scope_type":{"format":"int64","type":["integer","null"]},"push_content":{"type":["string","null"]},"push_scope_type":{"format":"int64","type":["integer","null"]},"push_type":{"format":"int64","type":["integer","null"]},"read_user_count":{"format":"int64","type":["integer","null"]},"send_at":{"type":["string","null"]},"sent_user_count":{"format":"int64","type":["integer","null"]},"status":{"format":"int64","type":["integer","null"]},"target_user_count":{"format":"int64","type":["integer","null"]},"update_user":{"anyOf":[{"$ref":"#/$defs/NotificationUser"},{"type":"null"}]},"updated_at":{"type":["string","null"]},"user_list":{"items":{"$ref":"#/$defs/NotificationUser"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -616,6 +625,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ExecuteSendNotificationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"send_at":{"type":"string"}},"required":["send_at"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -719,6 +731,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNotificationRequest {
         response_example: Some(
             r#"{"approval_app_link":"http://applink.feishu.cn/*xx","notification":{"chat_list":[{"chat_id":"oc_7277fd1262bfafc363d5b2a1f9c2ac90","name":"测试群聊"}],"create_user":{"avatar_url":"http://*.com/*.png","name":"test","user_id":"ou_7277fd1262bfafc363d5b2a1f9c2ac90"},"created_at":"1626332244719","department_list":[{"department_id":"od_7277fd1262bfafc363d5b2a1f9c2ac90","name":"测试部门"}],"ext":"{}","id":"6981801914270744596","job_name":"测试推送任务","new_staff_scope_department_list":[{"department_id":"od_7277fd1262bfafc363d5b2a1f9c2ac90","name":"测试部门"}],"new_staff_scope_type":0,"push_content":"{   \"config\": {     \"wide_screen_mode\": true   },   \"elements\": [     {       \"tag\": \"div\",       \"text\": {         \"tag\": \"lark_md\",         \"content\": \"[飞书](https://www.feishu.cn)整合即时沟通、日历、音视频会议、云文档、云盘、工作台等功能于一体，成就组织和个人，更高效、更愉悦。\"       }     }   ] }","push_scope_type":0,"push_type":0,"read_user_count":1,"send_at":"1626332244719","sent_user_count":1,"status":0,"target_user_count":1,"update_user":{"avatar_url":"http://*.com/*.png","name":"test","user_id":"ou_7277fd1262bfafc363d5b2a1f9c2ac90"},"updated_at":"1626332244719","user_list":[{"avatar_url":"http://*.com/*.png","name":"test","user_id":"ou_7277fd1262bfafc363d5b2a1f9c2ac90"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -827,6 +840,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchNotificationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"NotificationChat":{"properties":{"chat_id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"NotificationDepartment":{"properties":{"department_id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"NotificationUser":{"properties":{"avatar_url":{"type":["string","null"]},"name":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}},"properties":{"chat_list":{"items":{"$ref":"#/$defs/NotificationChat"},"type":["array","null"]},"create_user":{"anyOf":[{"$ref":"#/$defs/NotificationUser"},{"type":"null"}]},"created_at":{"type":["string","null"]},"department_list":{"items":{"$ref":"#/$defs/NotificationDepartment"},"type":["array","null"]},"ext":{"type":["string","null"]},"id":{"type":["string","null"]},"job_name":{"type":["string","null"]},"new_staff_scope_department_list":{"items":{"$ref":"#/$defs/NotificationDepartment"},"type":["array","null"]},"new_staff_scope_type":{"format":"int64","type":["integer","null"]},"push_content":{"type":["string","null"]},"push_scope_type":{"format":"int64","type":["integer","null"]},"push_type":{"format":"int64","type":["integer","null"]},"read_user_count":{"format":"int64","type":["integer","null"]},"send_at":{"type":["string","null"]},"sent_user_count":{"format":"int64","type":["integer","null"]},"status":{"format":"int64","type":["integer","null"]},"target_user_count":{"format":"int64","type":["integer","null"]},"update_user":{"anyOf":[{"$ref":"#/$defs/NotificationUser"},{"type":"null"}]},"updated_at":{"type":["string","null"]},"user_list":{"items":{"$ref":"#/$defs/NotificationUser"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -880,6 +896,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PreviewNotificationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -932,6 +949,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubmitApproveNotificationRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{"has_access":true}"#),
+        body_schema: Some(
+            r#"{"properties":{"reason":{"type":"string"}},"required":["reason"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

@@ -111,6 +111,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateStartServiceRequest {
         response_example: Some(
             r#"{"chat_id":"创建的 chat-id","ticket_id":"7474857595946745884"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"appointed_agents":{"items":{"type":"string"},"type":["array","null"]},"customized_info":{"type":["string","null"]},"human_service":{"type":["boolean","null"]},"open_id":{"type":"string"}},"required":["open_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

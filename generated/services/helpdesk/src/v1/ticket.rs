@@ -206,6 +206,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AnswerUserQueryTicketRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"UserQueryFaqInfo":{"properties":{"id":{"type":["string","null"]},"score":{"type":["number","null"]}},"type":"object"}},"properties":{"event_id":{"type":"string"},"faqs":{"items":{"$ref":"#/$defs/UserQueryFaqInfo"},"type":["array","null"]}},"required":["event_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -282,6 +285,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTicketRequest {
         response_example: Some(
             r#"{"ticket":{"actual_processing_time":68,"agent_entry_time":1636444596000,"agent_first_response_duration":123869,"agent_first_response_time":1636444696000,"agent_last_response_time":1636444796000,"agent_owner":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"agent_resolution_time":66,"agent_service_duration":42624.95,"agents":[{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}],"bot_service_duration":1,"channel":0,"closed_at":1616920429000,"closed_by":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"collaborators":[{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}],"comments":{"content":"备注内容","created_at":1690970837624,"id":12,"user_avatar_url":"备注人头像","user_id":7262656095919128578,"user_name":"备注人姓名"},"created_at":1616920429000,"customized_fields":[{"display_name":"display name","editable":true,"id":"123","key_name":"key","position":1,"required":true,"value":"value"}],"dissatisfaction_reason":{"en_us":"I don't understand","ja_jp":"回答が複雑すぎる","zh_cn":"答案看不懂"},"guest":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"helpdesk_id":"6626871355780366330","score":1,"solve":1,"status":50,"tags":[{"id":"7474857595946745884","name":"标签名称"}],"ticket_id":"6626871355780366331","ticket_type":1,"updated_at":1616920429000}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -562,6 +566,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTicketRequest {
         response_example: Some(
             r#"{"tickets":[{"actual_processing_time":68,"agent_entry_time":1636444596000,"agent_first_response_duration":123869,"agent_first_response_time":1636444696000,"agent_last_response_time":1636444796000,"agent_owner":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"agent_resolution_time":66,"agent_service_duration":42624.95,"agents":[{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}],"bot_service_duration":1,"channel":0,"closed_at":1616920429000,"closed_by":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"collaborators":[{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"}],"comments":{"content":"备注内容","created_at":1690970837624,"id":12,"user_avatar_url":"备注人头像","user_id":7262656095919128578,"user_name":"备注人姓名"},"created_at":1616920429000,"customized_fields":[{"display_name":"display name","editable":true,"id":"123","key_name":"key","position":1,"required":true,"value":"value"}],"dissatisfaction_reason":{"en_us":"I don't understand","ja_jp":"回答が複雑すぎる","zh_cn":"答案看不懂"},"guest":{"avatar_url":"https://xxxx","city":"城市","country":"国家","department":"用户部门名称(有权限才展示)","email":"xxxx@abc.com","id":"ou_37019b7c830210acd88fdce886e25c71","name":"abc"},"helpdesk_id":"6626871355780366330","score":1,"solve":1,"status":50,"ticket_id":"6626871355780366331","ticket_type":1,"updated_at":1616920429000}],"total":100}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -687,6 +692,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTicketRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"CustomizedFieldDisplayItem":{"properties":{"display_name":{"type":["string","null"]},"editable":{"type":["boolean","null"]},"id":{"type":["string","null"]},"key_name":{"type":["string","null"]},"position":{"format":"int64","type":["integer","null"]},"required":{"type":["boolean","null"]},"value":{"type":["string","null"]}},"type":"object"}},"properties":{"channel":{"format":"int64","type":["integer","null"]},"comment":{"type":["string","null"]},"customized_fields":{"items":{"$ref":"#/$defs/CustomizedFieldDisplayItem"},"type":["array","null"]},"solved":{"format":"int64","type":["integer","null"]},"status":{"format":"int64","type":["integer","null"]},"tag_names":{"items":{"type":"string"},"type":["array","null"]},"ticket_type":{"format":"int64","type":["integer","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

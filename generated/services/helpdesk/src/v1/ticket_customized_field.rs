@@ -146,6 +146,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTicketCustomizedFieldReques
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -226,6 +227,9 @@ for UpdateTicketCustomizedFieldTicketCustomizedFieldRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"DropdownOption":{"properties":{"children":{"items":{},"type":["array","null"]},"display_name":{"type":"string"},"tag":{"type":"string"}},"required":["tag","display_name"],"type":"object"}},"properties":{"description":{"type":["string","null"]},"display_name":{"type":["string","null"]},"dropdown_options":{"anyOf":[{"$ref":"#/$defs/DropdownOption"},{"type":"null"}]},"position":{"type":["string","null"]},"required":{"type":["boolean","null"]},"visible":{"type":["boolean","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

@@ -134,6 +134,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTicketImageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

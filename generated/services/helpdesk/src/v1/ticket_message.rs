@@ -156,7 +156,12 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTicketMessageRequest {
             ::feishu_runtime::codegen::Quota::new(1000, 60),
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
-        response_example: Some(r#"{"message_id":"om_8baa3656c7b41900d29bf9104bf5310b"}"#),
+        response_example: Some(
+            r#"{"message_id":"om_8baa3656c7b41900d29bf9104bf5310b"}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Content":{"properties":{"post":{"anyOf":[{"$ref":"#/$defs/Post"},{"type":"null"}]}},"type":"object"},"Post":{"properties":{"zh_cn":{"anyOf":[{"$ref":"#/$defs/ZhCn"},{"type":"null"}]}},"type":"object"},"ZhCn":{"properties":{"content":{"items":{"items":{"$ref":"#/$defs/Content"},"type":"array"},"type":["array","null"]},"title":{"type":["string","null"]}},"type":"object"}},"properties":{"content":{"$ref":"#/$defs/Content"},"msg_type":{"type":"string"}},"required":["msg_type","content"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -289,6 +294,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTicketMessageRequest {
         response_example: Some(
             r#"{"messages":[{"avatar_url":"https://internal-api-lark-file.feishu-boe.cn/static-resource/v1/3e73cdce-54b0-4c6a-8226-b131fb2825dj~?image_size=72x72&cut_type=&quality=&format=image&sticker_format=.webp","content":"{\"content\":\"进入人工服务。 @李宁  为你提供服务，开始聊起来吧~\",\"msg_type\":\"text\"}","created_at":1617960686000,"id":"6948728206392295444","message_id":"6949088236610273307","message_type":"text","user_id":"ou_37019b7c830210acd88fdce886e25c71","user_name":"李宁"}],"total":100}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

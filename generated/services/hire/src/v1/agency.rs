@@ -285,6 +285,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryAgencyRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"admin_list":[{"email":"283xxxx2171813@qq.com","name":{"en_us":"ZhangSan","zh_cn":"张三"},"user_id":"7398493486516799788"}],"agency_protect_time":{"day":180,"use_default":true},"cooperation_create_time":"1639992265035","cooperation_end_time":"1639992265035","cooperation_start_time":"1639992265035","cooperation_status":1,"id":"7398493486516799788","invite_email":"28933718393.qq.com","label_list":[{"id":"6887469228283299336","name":{"en_us":"oriental Leaves","zh_cn":"东方树叶"}}],"name":"北极无敌猎头","supplier_area":1,"talent_protect_time":{"day":180,"forever":true,"use_default":true}}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"CommonFilter":{"properties":{"key":{"type":"string"},"range_filter":{"anyOf":[{"$ref":"#/$defs/RangeFilter"},{"type":"null"}]},"value_list":{"items":{"type":"string"},"type":["array","null"]},"value_type":{"format":"int64","type":"integer"}},"required":["key","value_type"],"type":"object"},"RangeFilter":{"properties":{"from":{"type":["string","null"]},"to":{"type":["string","null"]}},"type":"object"}},"properties":{"agency_supplier_id_list":{"items":{"type":"string"},"maxItems":20,"type":["array","null"]},"filter_list":{"items":{"$ref":"#/$defs/CommonFilter"},"type":["array","null"]},"keyword":{"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -402,6 +405,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAgencyRequest {
         response_example: Some(
             r#"{"agency":{"contactor_id":"ou_f476cb099ac9227c9bae09ce46112579","contactor_name":{"en_us":"zhangsan","zh_cn":"张三"},"id":"6898173495386147079","name":"超越猎头公司"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -537,6 +541,9 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAgencyAccountAgencyRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"create_time":"1639992265035","id":"6995312261554538796","reason":"这个猎头很不负责","role":1,"status":1,"user_info":{"email":"27188272xxxx1.com","mobile":"1879087xxx8","name":{"en_us":"Zhangsan","zh_cn":"张三"},"user_id":"7398623155442682156"}}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"role":{"format":"int64","type":["integer","null"]},"status":{"format":"int64","type":["integer","null"]},"supplier_id":{"type":"string"}},"required":["supplier_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -627,6 +634,9 @@ impl ::feishu_runtime::codegen::ApiRequest for OperateAgencyAccountAgencyRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"id":{"type":"string"},"option":{"format":"int64","type":"integer"},"reason":{"type":["string","null"]}},"required":["option","id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -700,6 +710,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ProtectAgencyRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"comment":{"type":["string","null"]},"consultant_id":{"type":"string"},"current_salary":{"type":["string","null"]},"expected_salary":{"type":["string","null"]},"protect_create_time":{"format":"int64","type":"integer"},"protect_expire_time":{"format":"int64","type":"integer"},"supplier_id":{"type":"string"},"talent_id":{"type":"string"}},"required":["talent_id","supplier_id","consultant_id","protect_create_time","protect_expire_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -788,6 +801,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryAgencyRequest {
         response_example: Some(
             r#"{"items":[{"contactor_id":"ou_f476cb099ac9227c9bae09ce46112579","contactor_name":{"en_us":"zhangsan","zh_cn":"张三"},"id":"6898173495386147079","name":"超越猎头公司"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -80,6 +80,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchAgencyProtectionPeriodReque
         response_example: Some(
             r#"{"is_onboarded":false,"onboarded_in_protection":false,"onboarded_protection":{"agency_supplier_id":"6930815272790114324","agency_supplier_name":{"en_us":"chaoyue head-hunting company","zh_cn":"超越猎头公司"},"agency_supplier_user_id":"6930815272790114324","agency_supplier_user_name":{"en_us":"zhangsan","zh_cn":"张三"},"application_id":"6930815272790114323","expire_time":"1700023694630","protection_type":1,"start_time":"1700023694629"},"protection_list":[{"agency_supplier_id":"6930815272790114324","agency_supplier_name":{"en_us":"chaoyue head-hunting company","zh_cn":"超越猎头公司"},"agency_supplier_user_id":"6930815272790114324","agency_supplier_user_name":{"en_us":"zhangsan","zh_cn":"张三"},"application_id":"6930815272790114323","expire_time":"1700023694630","protection_type":1,"start_time":"1700023694629"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"talent_id":{"type":"string"}},"required":["talent_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

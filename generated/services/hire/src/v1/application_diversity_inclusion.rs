@@ -100,6 +100,9 @@ for SearchApplicationDiversityInclusionRequest {
         response_example: Some(
             r#"{"items":[{"application_id":"6784008015948283905","create_time":"1681301987","di_data":[{"object_attribute":{"data_type":1,"description":{"en_us":"test","zh_cn":"测试"},"is_di_data":true,"is_fcf_data":true,"tags":[1],"title":{"en_us":"test","zh_cn":"测试"}},"value":"1"}],"id":"6784008015948283904","source_type":1,"talent_id":"6784008015948283906","update_time":"1681301987"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"application_ids":{"items":{"type":"string"},"maxItems":30,"type":["array","null"]},"talent_ids":{"items":{"type":"string"},"maxItems":10,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

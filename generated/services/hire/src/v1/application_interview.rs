@@ -116,6 +116,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListApplicationInterviewRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"begin_time":1618899376474,"end_time":1618999376474,"id":"6949805467799537964","interview_record_list":[{"commit_status":1,"conclusion":1,"content":"代码还行，只是不够聪明","id":"6949805467799537964","interview_score":{"en_description":"Pass, ability to meet the requirements, suggest to hire","en_name":"three","id":"6949805467799537964","level":3,"zh_description":"通过, 能力达到要求, 建议录用","zh_name":"3"},"max_job_level_id":"643523885843573","min_job_level_id":"6435238827342432","user_id":"1618899376474"}],"round":0,"stage_id":"634324253532232"}],"page_token":"xx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

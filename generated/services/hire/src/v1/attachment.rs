@@ -142,6 +142,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAttachmentRequest {
         response_example: Some(
             r#"{"id":"3382901186408483126","name":"test.rar","url":"https://xxx.feishu.cn/hire/file/blob/ZXlKaGJHY2lPaUpJVXpJMU5pS3==/"}"#,
         ),
+        body_schema: Some(r#"{"properties":{},"type":"object"}"#),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -227,6 +228,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAttachmentRequest {
         response_example: Some(
             r#"{"attachment":{"create_time":1618899376480,"id":"6949805467799537964","mime":"application/pdf","name":"xx的简历.prd","url":"https://hire.feishu.cn/blob/xx/"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -292,6 +294,7 @@ impl ::feishu_runtime::codegen::ApiRequest for PreviewAttachmentRequest {
         response_example: Some(
             r#"{"url":"https://xxx.feishu.cn/hire/file/blob/ZXlKaGJHY2lPaUpJVXpJMU5pS3==/"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

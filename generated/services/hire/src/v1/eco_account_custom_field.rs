@@ -131,6 +131,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteEcoAccountCustomFieldR
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"custom_field_key_list":{"items":{"type":"string"},"type":["array","null"]},"scope":{"format":"int64","type":"integer"}},"required":["scope"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -184,6 +187,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateEcoAccountCustomFieldR
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoAccountCustomFieldData":{"properties":{"description":{"anyOf":[{"$ref":"#/$defs/I18n"},{"type":"null"}]},"is_required":{"type":"boolean"},"key":{"type":"string"},"name":{"$ref":"#/$defs/I18n"}},"required":["key","name","is_required"],"type":"object"},"I18n":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"custom_field_list":{"items":{"$ref":"#/$defs/EcoAccountCustomFieldData"},"type":"array"},"scope":{"format":"int64","type":"integer"}},"required":["scope","custom_field_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -237,6 +243,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEcoAccountCustomFieldReques
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoAccountCustomFieldData":{"properties":{"description":{"anyOf":[{"$ref":"#/$defs/I18n"},{"type":"null"}]},"is_required":{"type":"boolean"},"key":{"type":"string"},"name":{"$ref":"#/$defs/I18n"}},"required":["key","name","is_required"],"type":"object"},"I18n":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"custom_field_list":{"items":{"$ref":"#/$defs/EcoAccountCustomFieldData"},"type":"array"},"scope":{"format":"int64","type":"integer"}},"required":["scope","custom_field_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

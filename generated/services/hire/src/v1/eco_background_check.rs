@@ -131,6 +131,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelEcoBackgroundCheckRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"background_check_id":{"type":"string"}},"required":["background_check_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -196,6 +199,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateProgressEcoBackgroundCheckR
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoBackgroundCheckReportFile":{"properties":{"report_name":{"type":"string"},"report_url":{"type":"string"},"report_url_type":{"format":"int64","type":["integer","null"]}},"required":["report_name","report_url"],"type":"object"}},"properties":{"background_check_id":{"type":"string"},"report_file_list":{"items":{"$ref":"#/$defs/EcoBackgroundCheckReportFile"},"type":["array","null"]},"result":{"type":["string","null"]},"stage_en_name":{"type":["string","null"]},"stage_id":{"type":"string"},"stage_name":{"type":"string"},"stage_time":{"type":"string"}},"required":["background_check_id","stage_id","stage_name","stage_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -261,6 +267,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateResultEcoBackgroundCheckReq
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoBackgroundCheckReportFile":{"properties":{"report_name":{"type":"string"},"report_url":{"type":"string"},"report_url_type":{"format":"int64","type":["integer","null"]}},"required":["report_name","report_url"],"type":"object"}},"properties":{"background_check_id":{"type":"string"},"report_file_list":{"items":{"$ref":"#/$defs/EcoBackgroundCheckReportFile"},"type":["array","null"]},"result":{"type":"string"},"result_time":{"type":"string"}},"required":["background_check_id","result","result_time"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

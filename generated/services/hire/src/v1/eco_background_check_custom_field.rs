@@ -138,6 +138,9 @@ for BatchDeleteEcoBackgroundCheckCustomFieldRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"account_id":{"type":"string"}},"required":["account_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -194,6 +197,9 @@ for BatchUpdateEcoBackgroundCheckCustomFieldRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoBackgroundCheckCustomFieldData":{"properties":{"description":{"anyOf":[{"$ref":"#/$defs/I18n"},{"type":"null"}]},"is_required":{"type":"boolean"},"key":{"type":"string"},"name":{"$ref":"#/$defs/I18n"},"options":{"items":{"$ref":"#/$defs/EcoBackgroundCheckCustomFieldDataOption"},"type":["array","null"]},"type":{"type":"string"}},"required":["type","key","name","is_required"],"type":"object"},"EcoBackgroundCheckCustomFieldDataOption":{"properties":{"key":{"type":"string"},"name":{"$ref":"#/$defs/I18n"}},"required":["key","name"],"type":"object"},"I18n":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"account_id":{"type":"string"},"custom_field_list":{"items":{"$ref":"#/$defs/EcoBackgroundCheckCustomFieldData"},"type":"array"}},"required":["account_id","custom_field_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -256,6 +262,9 @@ for CreateEcoBackgroundCheckCustomFieldRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoBackgroundCheckCustomFieldData":{"properties":{"description":{"anyOf":[{"$ref":"#/$defs/I18n"},{"type":"null"}]},"is_required":{"type":"boolean"},"key":{"type":"string"},"name":{"$ref":"#/$defs/I18n"},"options":{"items":{"$ref":"#/$defs/EcoBackgroundCheckCustomFieldDataOption"},"type":["array","null"]},"type":{"type":"string"}},"required":["type","key","name","is_required"],"type":"object"},"EcoBackgroundCheckCustomFieldDataOption":{"properties":{"key":{"type":"string"},"name":{"$ref":"#/$defs/I18n"}},"required":["key","name"],"type":"object"},"I18n":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"account_id":{"type":"string"},"custom_field_list":{"items":{"$ref":"#/$defs/EcoBackgroundCheckCustomFieldData"},"type":"array"}},"required":["account_id","custom_field_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);

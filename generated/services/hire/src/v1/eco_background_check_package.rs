@@ -138,6 +138,9 @@ for BatchDeleteEcoBackgroundCheckPackageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"account_id":{"type":"string"},"additional_item_id_list":{"items":{"type":"string"},"type":["array","null"]},"package_id_list":{"items":{"type":"string"},"type":["array","null"]}},"required":["account_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -209,6 +212,9 @@ for BatchUpdateEcoBackgroundCheckPackageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoBackgroundCheckPackageAdditionalItem":{"properties":{"description":{"type":["string","null"]},"id":{"type":"string"},"name":{"type":"string"}},"required":["id","name"],"type":"object"},"EcoBackgroundCheckPackageData":{"properties":{"description":{"type":["string","null"]},"id":{"type":"string"},"name":{"maxLength":100,"type":"string"}},"required":["id","name"],"type":"object"}},"properties":{"account_id":{"type":"string"},"additional_item_list":{"items":{"$ref":"#/$defs/EcoBackgroundCheckPackageAdditionalItem"},"type":["array","null"]},"package_list":{"items":{"$ref":"#/$defs/EcoBackgroundCheckPackageData"},"type":"array"}},"required":["account_id","package_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -281,6 +287,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEcoBackgroundCheckPackageRe
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoBackgroundCheckPackageAdditionalItem":{"properties":{"description":{"type":["string","null"]},"id":{"type":"string"},"name":{"type":"string"}},"required":["id","name"],"type":"object"},"EcoBackgroundCheckPackageData":{"properties":{"description":{"type":["string","null"]},"id":{"type":"string"},"name":{"maxLength":100,"type":"string"}},"required":["id","name"],"type":"object"}},"properties":{"account_id":{"type":"string"},"additional_item_list":{"items":{"$ref":"#/$defs/EcoBackgroundCheckPackageAdditionalItem"},"type":["array","null"]},"package_list":{"items":{"$ref":"#/$defs/EcoBackgroundCheckPackageData"},"type":"array"}},"required":["account_id","package_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -115,6 +115,9 @@ impl ::feishu_runtime::codegen::ApiRequest for LoginInfoEcoExamRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoExamLoginInfo":{"properties":{"exam_url":{"type":"string"},"password":{"type":["string","null"]},"username":{"type":["string","null"]}},"required":["exam_url"],"type":"object"}},"properties":{"exam_login_info":{"$ref":"#/$defs/EcoExamLoginInfo"},"msg":{"type":["string","null"]},"result":{"format":"int64","type":["integer","null"]}},"required":["exam_login_info"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -183,6 +186,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateResultEcoExamRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoExamResultDetail":{"properties":{"id":{"type":["string","null"]},"name":{"type":"string"},"result":{"type":"string"}},"required":["name","result"],"type":"object"},"EcoExamResultReport":{"properties":{"answer_time":{"type":["string","null"]},"name":{"type":"string"},"url":{"type":"string"}},"required":["name","url"],"type":"object"}},"properties":{"detail_list":{"items":{"$ref":"#/$defs/EcoExamResultDetail"},"type":["array","null"]},"report_list":{"items":{"$ref":"#/$defs/EcoExamResultReport"},"type":["array","null"]},"result":{"type":"string"},"result_time":{"type":["string","null"]}},"required":["result"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -126,6 +126,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteEcoExamPaperRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"account_id":{"type":"string"},"paper_id_list":{"items":{"type":"string"},"type":"array"}},"required":["account_id","paper_id_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -195,6 +198,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateEcoExamPaperRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoExamPaperData":{"properties":{"duration":{"format":"int64","type":["integer","null"]},"end_time":{"type":["string","null"]},"id":{"minLength":1,"type":"string"},"name":{"minLength":1,"type":"string"},"question_count":{"format":"int64","type":["integer","null"]},"start_time":{"type":["string","null"]}},"required":["id","name"],"type":"object"}},"properties":{"account_id":{"type":"string"},"paper_list":{"items":{"$ref":"#/$defs/EcoExamPaperData"},"type":"array"}},"required":["account_id","paper_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -267,6 +273,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateEcoExamPaperRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"EcoExamPaperData":{"properties":{"duration":{"format":"int64","type":["integer","null"]},"end_time":{"type":["string","null"]},"id":{"minLength":1,"type":"string"},"name":{"minLength":1,"type":"string"},"question_count":{"format":"int64","type":["integer","null"]},"start_time":{"type":["string","null"]}},"required":["id","name"],"type":"object"}},"properties":{"account_id":{"type":"string"},"paper_list":{"items":{"$ref":"#/$defs/EcoExamPaperData"},"type":"array"}},"required":["account_id","paper_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -88,6 +88,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEhrImportTaskRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"fail_reason":{"type":["string","null"]},"redirect_url":{"type":["string","null"]},"state":{"format":"int64","type":"integer"}},"required":["state"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

@@ -218,6 +218,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetEmployeeRequest {
         response_example: Some(
             r#"{"employee":{"actual_conversion_time":1637596800000,"application_id":"7073372582620416300","conversion_status":1,"department":"6966123381141866028","employee_type":"1","expected_conversion_time":1637596800000,"id":"7095600054216542508","job_requirement_id":"123123123213","leader":"ou-xxx","level":"7006234385490345986","onboard_city_code":"CT_2","onboard_status":1,"onboard_time":1637596800000,"overboard_note":"职业发展考虑","overboard_time":1637596800000,"sequence":"6937934036379650311"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -379,6 +380,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByApplicationEmployeeRequest {
         response_example: Some(
             r#"{"employee":{"actual_conversion_time":1637596800000,"application_id":"7073372582620416300","conversion_status":2,"department":"6966123381141866028","employee_type":"1","expected_conversion_time":1637596800000,"external_employment_id":"6969595949493939291","id":"7095600054216542508","job_requirement_id":"123123123213","leader":"ou-xxx","level":"7006234385490345986","onboard_city_code":"CT_2","onboard_status":2,"onboard_time":1637596800000,"overboard_note":"职业发展考虑","overboard_time":1637596800000,"sequence":"6937934036379650311"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -572,6 +574,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchEmployeeRequest {
         ],
         response_example: Some(
             r#"{"employee":{"actual_conversion_time":1637596800000,"application_id":"7073372582620416300","conversion_status":1,"department":"6966123381141866028","employee_type":"1","expected_conversion_time":1637596800000,"id":"7095600054216542508","job_requirement_id":"123123123213","leader":"ou-xxx","level":"7006234385490345986","onboard_city_code":"CT_2","onboard_status":1,"onboard_time":1637596800000,"overboard_note":"职业发展考虑","overboard_time":1637596800000,"sequence":"6937934036379650311"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"EmployeeConversionInfo":{"properties":{"actual_conversion_time":{"format":"int64","type":["integer","null"]}},"type":"object"},"EmployeeOverboardInfo":{"properties":{"actual_overboard_time":{"format":"int64","type":["integer","null"]},"overboard_note":{"type":["string","null"]}},"type":"object"}},"properties":{"conversion_info":{"anyOf":[{"$ref":"#/$defs/EmployeeConversionInfo"},{"type":"null"}]},"operation":{"format":"int64","type":"integer"},"overboard_info":{"anyOf":[{"$ref":"#/$defs/EmployeeOverboardInfo"},{"type":"null"}]}},"required":["operation"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -185,6 +185,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListEvaluationRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"application_id":"6875569957036738823","commit_status":1,"conclusion":1,"content":"这位同学很优秀","create_time":"1600843767338","creator_id":"ou_aaf83d1b2c856ead36aa9a38784b9a5c","evaluator_id":"ou_aaf83d1b2c856ead36aa9a38784b9a5c","id":"6875295756292425998","stage_id":"6784315427607595268","update_time":"1600843937733"}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

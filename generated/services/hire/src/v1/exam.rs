@@ -98,6 +98,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExamRequest {
         response_example: Some(
             r#"{"application_id":"7031822096580868396","exam_id":"7031822096580868396","exam_resource_name":"测试名字","operate_time":"1637295516451","operator_id":"ou_xxx","score":95.5,"uuid":"6949805467799537964"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"application_id":{"type":"string"},"exam_resource_name":{"type":"string"},"operator_id":{"type":"string"},"score":{"type":"number"},"uuid":{"type":["string","null"]}},"required":["application_id","exam_resource_name","score","operator_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

@@ -173,6 +173,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExamMarkingTaskRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"activity_status":1,"application_id":"7046315599510833452","id":"6989202908470446380","job_id":"6897921873523247373","talent_id":"7046263097923537196"}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -162,6 +162,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalApplicationRequest 
         response_example: Some(
             r#"{"external_application":{"create_time":1618500278644,"delivery_type":1,"id":"6989202908470446380","job_recruitment_type":1,"job_title":"高级Java","modify_time":1618500278645,"resume_source":"内推","stage":"简历初筛阶段","talent_id":"6960663240925956459","termination_reason":"不合适","termination_type":"HR 主动终止"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"create_time":{"format":"int64","type":["integer","null"]},"delivery_type":{"format":"int64","type":["integer","null"]},"external_id":{"type":["string","null"]},"job_recruitment_type":{"format":"int64","type":["integer","null"]},"job_title":{"type":["string","null"]},"modify_time":{"format":"int64","type":["integer","null"]},"resume_source":{"type":["string","null"]},"stage":{"type":["string","null"]},"talent_id":{"type":"string"},"termination_reason":{"type":["string","null"]},"termination_type":{"type":["string","null"]}},"required":["talent_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -238,6 +241,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalApplicationRequest 
         response_example: Some(
             r#"{"external_application":{"delivery_type":1,"id":"6989202908470446380","job_recruitment_type":1,"job_title":"高级Java","modify_time":1618500278645,"resume_source":"lagou","stage":"简历初筛","talent_id":"6960663240925956459","termination_reason":"不合适","termination_type":"HR 主动终止"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -366,6 +370,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListExternalApplicationRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"create_time":1618500278644,"delivery_type":1,"id":"6989202908470446380","job_recruitment_type":1,"job_title":"高级Java","modify_time":1618500278645,"resume_source":"lagou","stage":"简历初筛","talent_id":"6960663240925956459","termination_reason":"不合适","termination_type":"HR 主动终止"}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -462,6 +467,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalApplicationRequest 
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(
             r#"{"external_application":{"create_time":1618500278644,"delivery_type":1,"id":"6989202908470446380","job_recruitment_type":1,"job_title":"高级Java","modify_time":1618500278645,"resume_source":"内推","stage":"简历初筛","talent_id":"6960663240925956459","termination_reason":"不合适","termination_type":"HR 主动终止"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"create_time":{"format":"int64","type":["integer","null"]},"delivery_type":{"format":"int64","type":["integer","null"]},"job_recruitment_type":{"format":"int64","type":["integer","null"]},"job_title":{"type":["string","null"]},"modify_time":{"format":"int64","type":["integer","null"]},"resume_source":{"type":["string","null"]},"stage":{"type":["string","null"]},"talent_id":{"type":"string"},"termination_reason":{"type":["string","null"]},"termination_type":{"type":["string","null"]}},"required":["talent_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -232,6 +232,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryExternalBackgroundCheck
         response_example: Some(
             r#"{"has_more":true,"items":[{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":1928}],"date":1626602069393,"external_application_id":"7003247299220982060","id":"6989202908470446380","name":"张三的背调","result":"已通过"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"external_background_check_id_list":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -325,6 +328,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalBackgroundCheckRequ
         response_example: Some(
             r#"{"external_background_check":{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":126371}],"date":1626602069393,"external_application_id":"6989202908470446380","id":"6989202908470446380","name":"张三的背调","result":"已通过"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"attachment_id_list":{"items":{"type":"string"},"type":["array","null"]},"date":{"format":"int64","type":["integer","null"]},"external_application_id":{"type":"string"},"external_id":{"type":["string","null"]},"name":{"type":["string","null"]},"result":{"type":["string","null"]}},"required":["external_application_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -385,6 +391,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalBackgroundCheckRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -453,6 +460,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalBackgroundCheckRequ
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"external_background_check":{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":2827182}],"date":1626602069393,"external_application_id":"7003247299220982060","id":"6989202908470446380","name":"张三的背调","result":"已通过"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"attachment_id_list":{"items":{"type":"string"},"type":["array","null"]},"date":{"format":"int64","type":["integer","null"]},"external_application_id":{"type":"string"},"name":{"type":["string","null"]},"result":{"type":["string","null"]}},"required":["external_application_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

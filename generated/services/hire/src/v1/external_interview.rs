@@ -232,6 +232,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryExternalInterviewReques
         response_example: Some(
             r#"{"has_more":true,"items":[{"begin_time":1618500278638,"end_time":1618500278639,"external_application_id":"6960663240925956437","id":"6960663240925956436","interview_assessments":[{"assessment_dimension_list":[{"assessment_type":1,"content":"这是一个测试内容","description":"心理测试题目","option":"选项1","options":["选项1"],"score":99,"title":"心理测试"}],"conclusion":1,"content":"这是一个心理测试题目","id":"6989181065243969836","username":"张三"}],"participate_status":1}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"external_interview_id_list":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -324,6 +327,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInterviewRequest {
         response_example: Some(
             r#"{"external_interview":{"begin_time":1618500278638,"end_time":1618500278639,"external_application_id":"6960663240925956437","id":"6960663240925956436","interview_assessments":[{"assessment_dimension_list":[{"assessment_type":1,"content":"第一次面试记录","description":"这是性格测试相关的","option":"选项1","options":["选项1"],"score":99,"title":"性格测试"}],"conclusion":1,"content":"内容输出","id":"6989181065243969836","username":"张三"}],"participate_status":1}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ExternalInterviewAssessment":{"properties":{"assessment_dimension_list":{"items":{"$ref":"#/$defs/ExternalInterviewAssessmentDimension"},"type":["array","null"]},"conclusion":{"format":"int64","type":["integer","null"]},"content":{"type":["string","null"]},"id":{"type":["string","null"]},"username":{"type":["string","null"]}},"type":"object"},"ExternalInterviewAssessmentDimension":{"properties":{"assessment_type":{"format":"int64","type":["integer","null"]},"content":{"type":["string","null"]},"description":{"type":["string","null"]},"option":{"type":["string","null"]},"options":{"items":{"type":"string"},"type":["array","null"]},"score":{"format":"int64","type":["integer","null"]},"title":{"type":["string","null"]}},"type":"object"}},"properties":{"begin_time":{"format":"int64","type":["integer","null"]},"end_time":{"format":"int64","type":["integer","null"]},"external_application_id":{"type":"string"},"external_id":{"type":["string","null"]},"interview_assessments":{"items":{"$ref":"#/$defs/ExternalInterviewAssessment"},"type":["array","null"]},"participate_status":{"format":"int64","type":["integer","null"]}},"required":["external_application_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -384,6 +390,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalInterviewRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -452,6 +459,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalInterviewRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"external_interview":{"begin_time":1618500278638,"end_time":1618500278639,"external_application_id":"6960663240925956437","id":"6960663240925956436","interview_assessments":[{"assessment_dimension_list":[{"assessment_type":1,"content":"面试内容结果补充","description":"心理测试描述","option":"选项1","options":["选项1"],"score":99,"title":"心理测试"}],"conclusion":1,"content":"面试内容结果补充","id":"6989181065243969836","username":"张三"}],"participate_status":1}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"ExternalInterviewAssessment":{"properties":{"assessment_dimension_list":{"items":{"$ref":"#/$defs/ExternalInterviewAssessmentDimension"},"type":["array","null"]},"conclusion":{"format":"int64","type":["integer","null"]},"content":{"type":["string","null"]},"id":{"type":["string","null"]},"username":{"type":["string","null"]}},"type":"object"},"ExternalInterviewAssessmentDimension":{"properties":{"assessment_type":{"format":"int64","type":["integer","null"]},"content":{"type":["string","null"]},"description":{"type":["string","null"]},"option":{"type":["string","null"]},"options":{"items":{"type":"string"},"type":["array","null"]},"score":{"format":"int64","type":["integer","null"]},"title":{"type":["string","null"]}},"type":"object"}},"properties":{"begin_time":{"format":"int64","type":["integer","null"]},"end_time":{"format":"int64","type":["integer","null"]},"external_application_id":{"type":"string"},"interview_assessments":{"items":{"$ref":"#/$defs/ExternalInterviewAssessment"},"type":["array","null"]},"participate_status":{"format":"int64","type":["integer","null"]}},"required":["external_application_id"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -103,6 +103,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalInterviewAssessment
         response_example: Some(
             r#"{"external_interview_assessment":{"assessment_dimension_list":[{"assessment_type":1,"content":"content","description":"desc","option":"opt","options":["opt"],"score":99,"title":"title"}],"conclusion":1,"content":"hello world","external_interview_id":"6986199832494934316","id":"6989181065243969836","username":"shaojiale"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ExternalInterviewAssessmentDimension":{"properties":{"assessment_type":{"format":"int64","type":["integer","null"]},"content":{"type":["string","null"]},"description":{"type":["string","null"]},"option":{"type":["string","null"]},"options":{"items":{"type":"string"},"type":["array","null"]},"score":{"format":"int64","type":["integer","null"]},"title":{"type":["string","null"]}},"type":"object"}},"properties":{"assessment_dimension_list":{"items":{"$ref":"#/$defs/ExternalInterviewAssessmentDimension"},"type":["array","null"]},"conclusion":{"format":"int64","type":["integer","null"]},"content":{"type":["string","null"]},"external_id":{"type":["string","null"]},"external_interview_id":{"type":"string"},"username":{"type":["string","null"]}},"required":["external_interview_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -170,6 +173,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchExternalInterviewAssessmentR
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(
             r#"{"external_interview_assessment":{"assessment_dimension_list":[{"assessment_type":1,"content":"content","description":"desc","option":"opt","options":["opt1"],"score":99,"title":"title"}],"conclusion":1,"content":"hello world","external_interview_id":"6986199832494934316","id":"6989181065243969836","username":"shaojiale"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"ExternalInterviewAssessmentDimension":{"properties":{"assessment_type":{"format":"int64","type":["integer","null"]},"content":{"type":["string","null"]},"description":{"type":["string","null"]},"option":{"type":["string","null"]},"options":{"items":{"type":"string"},"type":["array","null"]},"score":{"format":"int64","type":["integer","null"]},"title":{"type":["string","null"]}},"type":"object"}},"properties":{"assessment_dimension_list":{"items":{"$ref":"#/$defs/ExternalInterviewAssessmentDimension"},"type":["array","null"]},"conclusion":{"format":"int64","type":["integer","null"]},"content":{"type":["string","null"]},"username":{"type":["string","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

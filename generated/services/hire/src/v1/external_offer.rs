@@ -232,6 +232,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryExternalOfferRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":126371}],"biz_create_time":"1721899352428","external_application_id":"7395015673275697419","id":"6989202908470446380","offer_status":"已发送","owner":"张三"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"external_offer_id_list":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -340,6 +343,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalOfferRequest {
         response_example: Some(
             r#"{"external_offer":{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":126371}],"biz_create_time":"1721899352428","external_application_id":"7395015673275697419","id":"6989202908470446380","offer_status":"已发送","owner":"张三"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"attachment_id_list":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"biz_create_time":{"type":["string","null"]},"external_application_id":{"type":"string"},"external_id":{"type":["string","null"]},"offer_status":{"type":["string","null"]},"owner":{"type":["string","null"]}},"required":["external_application_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -403,6 +409,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalOfferRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -484,6 +491,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateExternalOfferRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"external_offer":{"attachment_list":[{"id":"6987954043925432620","name":"test_resume.pdf","size":126371}],"biz_create_time":"1721899352428","external_application_id":"7395015673275697419","id":"6989202908470446380","offer_status":"已发送","owner":"张三"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"attachment_id_list":{"items":{"type":"string"},"maxItems":10,"minItems":0,"type":["array","null"]},"biz_create_time":{"type":["string","null"]},"external_application_id":{"type":"string"},"offer_status":{"type":["string","null"]},"owner":{"type":["string","null"]}},"required":["external_application_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -122,6 +122,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateExternalReferralRewardReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"id":"6930815272790114324"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"BonusAmount":{"properties":{"bonus_type":{"format":"int64","type":"integer"},"cash":{"anyOf":[{"$ref":"#/$defs/Cash"},{"type":"null"}]},"point_bonus":{"format":"int64","type":["integer","null"]}},"required":["bonus_type"],"type":"object"},"Cash":{"properties":{"amount":{"type":"number"},"currency_type":{"type":"string"}},"required":["currency_type","amount"],"type":"object"}},"properties":{"application_id":{"type":["string","null"]},"bonus":{"$ref":"#/$defs/BonusAmount"},"comment":{"type":["string","null"]},"confirm_time":{"type":["string","null"]},"confirm_user_id":{"type":["string","null"]},"conversion_time":{"type":["string","null"]},"create_time":{"type":["string","null"]},"create_user_id":{"type":["string","null"]},"external_id":{"type":"string"},"job_id":{"type":["string","null"]},"onboard_time":{"type":["string","null"]},"pay_time":{"type":["string","null"]},"pay_user_id":{"type":["string","null"]},"reason":{"type":["string","null"]},"referral_user_id":{"type":"string"},"rule_type":{"format":"int64","type":"integer"},"stage":{"format":"int64","type":"integer"},"talent_id":{"type":["string","null"]}},"required":["referral_user_id","external_id","rule_type","bonus","stage"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -193,6 +196,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteExternalReferralRewardReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);

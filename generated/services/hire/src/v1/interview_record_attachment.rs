@@ -113,6 +113,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetInterviewRecordAttachmentReque
         response_example: Some(
             r#"{"attachment":{"create_time":"1618899376480","id":"6949805467799537964","mime":"application/pdf","name":"张先生-面试记录.pdf","url":"https://hire.feishu.cn/blob/xx/"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

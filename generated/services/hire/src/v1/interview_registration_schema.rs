@@ -133,6 +133,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInterviewRegistrationSchemaRe
         response_example: Some(
             r#"{"has_more":true,"items":[{"id":"7044739584859326764","is_used_as_interview":true,"name":"默认面试登记表","object_list":[{"active_status":1,"children_list":[{"active_status":1,"description":{"en_us":"field for interview registration","zh_cn":"用于登记表的字段"},"id":"6949805467799537964","is_customized":true,"is_required":false,"is_visible":true,"name":{"en_us":"interview registration field","zh_cn":"登记表字段"},"parent_id":"6949805467799537964","setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"option for field","zh_cn":"字段选项"},"key":"1","name":{"en_us":"option A","zh_cn":"选项A"}}]},"object_type":1}}],"description":{"en_us":"module used for interview","zh_cn":"用于面试登记的模块"},"id":"6949805467799537964","is_customized":true,"is_required":false,"is_visible":true,"name":{"en_us":"interview module","zh_cn":"登记表模块"},"setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"option for module","zh_cn":"用于模块的选项"},"key":"test","name":{"en_us":"module option","zh_cn":"模块选项"}}]},"object_type":1}}]}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -90,6 +90,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInterviewRoundTypeRequest {
         response_example: Some(
             r#"{"active_status":1,"items":[{"active_status":1,"biz_id":"7012129842917869868","id":"7012129842917869868","interview_assessment_template_info":{"biz_id":"7012129842917869868","id":"7012129842917869868","name":{"en_us":"default interview assessment template","zh_cn":"默认面试评价表"}},"name":{"en_us":"default interview round type","zh_cn":"默认面试轮次类型"},"process_type":1}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -232,6 +232,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListInterviewerRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","verify_status":1}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -354,6 +355,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchInterviewerRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(
             r#"{"interviewer":{"user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","verify_status":1}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Interviewer":{"properties":{"user_id":{"type":["string","null"]},"verify_status":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"interviewer":{"$ref":"#/$defs/Interviewer"}},"required":["interviewer"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

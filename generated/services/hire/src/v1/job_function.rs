@@ -127,6 +127,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobFunctionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"id":"7010952553315895596","name":{"en_us":"test","zh_cn":"测试"},"parent_id":"0"}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

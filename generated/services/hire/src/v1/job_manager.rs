@@ -140,6 +140,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateJobManagerRequest {
         response_example: Some(
             r#"{"job_manager":{"assistant_id_list":["on_94a1ee5551019f18cd73d9f111898cf2"],"hiring_manager_id_list":["on_94a1ee5551019f18cd73d9f111898cf2"],"id":"1618209327096","recruiter_id":"1612209227096"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"assistant_id_list":{"items":{"type":"string"},"type":["array","null"]},"creator_id":{"type":["string","null"]},"hiring_manager_id_list":{"items":{"type":"string"},"type":["array","null"]},"recruiter_id":{"type":["string","null"]},"update_option_list":{"items":{"format":"int64","type":"integer"},"type":"array"}},"required":["update_option_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -229,6 +232,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetJobManagerRequest {
         response_example: Some(
             r#"{"info":{"assistant_id_list":["on_94a1ee5551019f18cd73d9f111898cf2"],"hiring_manager_id_list":["on_94a1ee5551019f18cd73d9f111898cf2"],"id":"1618209327096","recruiter_id":"ou_efk39117c300506837def50545420c6a"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

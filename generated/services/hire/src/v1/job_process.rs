@@ -128,6 +128,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobProcessRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"en_name":"Social Process","id":"7383889964737988883","stage_list":[{"en_name":"Interivew","id":"6793210103211510024","type":1,"zh_name":"面试阶段"}],"type":1,"zh_name":"社招流程"}],"page_token":"7342029494511126794"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

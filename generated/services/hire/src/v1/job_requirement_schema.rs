@@ -111,6 +111,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobRequirementSchemaRequest {
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

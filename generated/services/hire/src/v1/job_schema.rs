@@ -122,6 +122,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobSchemaRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"id":"6949805467799537964","name":{"en_us":"Social Job Template","zh_cn":"社招模板"},"object_list":[{"active_status":1,"children_list":[{"active_status":1,"description":{"en_us":"Job type description","zh_cn":"职位类型描述"},"id":"6949805467799537964","is_customized":true,"is_required":false,"name":{"en_us":"Job type","zh_cn":"职位类型"},"parent_id":"6949805467799537964","setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"Description of type A","zh_cn":"类型A的描述"},"key":"111","name":{"en_us":"Type A","zh_cn":"类型A"}}]},"object_type":1}}],"description":{"en_us":"Job basic info","zh_cn":"职位基础信息"},"id":"6949805467799537964","is_customized":true,"is_required":false,"name":{"en_us":"Basic info","zh_cn":"基础信息"},"setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"Description of option A","zh_cn":"选项A描述"},"key":"1","name":{"en_us":"Option A","zh_cn":"选项A"}}]},"object_type":1}}],"scenario_type":1}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -128,6 +128,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListJobTypeRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"id":"6930815272790114324","name":{"en_us":"finance","zh_cn":"金融"},"parent_id":"6930815272790114323"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

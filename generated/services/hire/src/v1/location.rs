@@ -176,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListLocationRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"city":{"code":"CT_22","name":{"en_us":"Chengdu","zh_cn":"成都"}},"country":{"code":"CN_1","name":{"en_us":"Chinese Mainland","zh_cn":"中国大陆"}},"district":{"code":"MDCA00009061","name":{"en_us":"Gaoxin","zh_cn":"高新区"}},"id":"1213213123123","name":{"en_us":"No. 1375, Panda Avenue, Chenghua District, Chengdu, Sichuan, China","zh_cn":"中国四川省成都市成华区熊猫大道 1375 号"},"state":{"code":"ST_15","name":{"en_us":"Sichuan","zh_cn":"四川"}}}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -309,6 +310,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryLocationRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"has_more":true,"items":[{"city":{"city_code":"CT_1","city_name_info":{"en_name":"ChengDu","py_name":"chengdu","zh_name":"成都"},"country_code":"CN_1","state_code":"ST_1"},"country":{"country_code":"CN_1","country_name_info":{"en_name":"Chinese Mainland","py_name":"zhongguodalu","zh_name":"成都"}},"district":{"city_code":"CT_1","country_code":"CN_1","district_code":"DS_70","district_name_info":{"en_name":"ChengDu","py_name":"chengdu","zh_name":"成都"},"state_code":"ST_1"},"state":{"country_code":"CN_1","state_code":"ST_1","state_name_info":{"en_name":"Liaoning","py_name":"liaoning","zh_name":"成都"}}}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"code_list":{"items":{"type":"string"},"type":["array","null"]},"location_type":{"format":"int64","type":"integer"}},"required":["location_type"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -140,6 +140,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMinuteRequest {
         response_example: Some(
             r#"{"has_more":true,"minutes":{"sentences":[{"content":"你好，可以做一下自我介绍么？","speak_time":"1720967514994","speaker_name":{"en_us":"Zhang San","zh_cn":"张三"},"user_type":1}]},"page_token":"NzM5MTgyNjQyNDY2MDc4OTU0OA=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(42usize);

@@ -198,6 +198,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateNoteRequest {
         response_example: Some(
             r#"{"note":{"application_id":"6891565253964859661","content":"测试","create_time":1618209327096,"creator_id":"ou_f476cb099ac9227c9bae09ce46112579","id":"6949805467799537964","is_private":false,"modify_time":1618209327096,"talent_id":"6916472453069883661"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"MentionEntity":{"properties":{"offset":{"format":"int64","type":"integer"},"user_id":{"type":"string"}},"required":["offset","user_id"],"type":"object"}},"properties":{"application_id":{"type":["string","null"]},"content":{"type":"string"},"creator_id":{"type":["string","null"]},"mention_entity_list":{"items":{"$ref":"#/$defs/MentionEntity"},"type":["array","null"]},"notify_mentioned_user":{"type":["boolean","null"]},"privacy":{"format":"int64","type":["integer","null"]},"talent_id":{"type":"string"}},"required":["talent_id","content"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -261,6 +264,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteNoteRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -336,6 +340,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNoteRequest {
         response_example: Some(
             r#"{"note":{"application_id":"6891565253964859661","content":"这是一个备注","create_time":1618209327096,"creator_id":"ou_f476cb099ac9227c9bae09ce46112579","id":"6949805467799537964","is_private":false,"modify_time":1618209327096,"talent_id":"6916472453069883661"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -450,6 +455,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListNoteRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"application_id":"6891565253964859661","content":"这是一个备注","create_time":1618209327096,"creator_id":"ou_f476cb099ac9227c9bae09ce46112579","id":"6949805467799537964","is_private":false,"modify_time":1618209327096,"talent_id":"6916472453069883661"}],"page_token":"10"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -558,6 +564,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchNoteRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(
             r#"{"note":{"application_id":"6891565253964859661","content":"这是一个备注","create_time":1618209327096,"creator_id":"ou_f476cb099ac9227c9bae09ce46112579","id":"6949805467799537964","is_private":false,"modify_time":1618209327096,"talent_id":"6916472453069883661"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"MentionEntity":{"properties":{"offset":{"format":"int64","type":"integer"},"user_id":{"type":"string"}},"required":["offset","user_id"],"type":"object"}},"properties":{"content":{"type":"string"},"mention_entity_list":{"items":{"$ref":"#/$defs/MentionEntity"},"type":["array","null"]},"notify_mentioned_user":{"type":["boolean","null"]},"operator_id":{"type":["string","null"]}},"required":["content"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -117,6 +117,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetOfferApplicationFormRequest {
         response_example: Some(
             r#"{"offer_apply_form":{"id":"7190465990618843431","name":{"en_us":"campus offer application form","zh_cn":"校招 Offer 申请表"},"schema":{"id":"7080465990618843430","module_list":[{"active_status":1,"hint":{"en_us":"use for basic info","zh_cn":"用于填写基础信息"},"id":"7230465990618843432","is_customized":false,"name":{"en_us":"basic info module","zh_cn":"基础信息模块"},"object_list":[{"active_status":1,"config":{"object_display_config":{"display_condition":1,"pre_object_config_list":[{"id":"7560465990618843426","operator":1,"value":["1"]}]},"options":[{"description":{"en_us":"calculate annual salary","zh_cn":"计算全年薪资"},"id":"7551465990618843435","name":{"en_us":"annual salary option","zh_cn":"全年薪资选项"}}]},"description":{"en_us":"use for calculate salary total package","zh_cn":"用于计算薪资总包"},"id":"7260465990618843426","is_customized":true,"is_required":true,"is_sensitive":false,"module_id":"7230465990618843432","name":{"en_us":"salary total package field","zh_cn":"薪资总包字段"},"need_approve":true,"object_type":3,"object_type_v2":"select"}]}]}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -222,6 +223,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListOfferApplicationFormRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"create_time":"1628512038000","id":"1213213123123","name":{"en_us":"offer application form for trainee","zh_cn":"管培生offer申请表"}}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -125,6 +125,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListOfferApprovalTemplateRequest 
         response_example: Some(
             r#"{"has_more":true,"items":[{"create_time":"1628512038000","department_list":[{"en_name":"DepartmentA","id":"1213213123123","name":"部门名A"}],"id":"1213213123123","name":{"en_us":"Offer approval flow config 1","zh_cn":"Offer 审批流1"},"remark":"test"}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -103,6 +103,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateOfferCustomFieldRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"I18n":{"properties":{"en_us":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"OfferCustomFieldConfig":{"properties":{"options":{"items":{"$ref":"#/$defs/OfferCustomFieldConfigOption"},"type":["array","null"]}},"type":"object"},"OfferCustomFieldConfigOption":{"properties":{"name":{"$ref":"#/$defs/I18n"}},"required":["name"],"type":"object"}},"properties":{"config":{"anyOf":[{"$ref":"#/$defs/OfferCustomFieldConfig"},{"type":"null"}]},"name":{"$ref":"#/$defs/I18n"}},"required":["name"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

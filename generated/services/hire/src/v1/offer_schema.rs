@@ -61,6 +61,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetOfferSchemaRequest {
         response_example: Some(
             r#"{"id":"1213213123123","object_list":[{"id":"1213213123123","is_customized":true,"name":{"en_us":"name","zh_cn":"名字"},"option_list":[{"active_status":1,"index":121,"name":{"en_us":"name","zh_cn":"名字"}}],"type":"number"}],"scenario":1,"version":121}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

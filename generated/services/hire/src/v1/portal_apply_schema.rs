@@ -133,6 +133,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPortalApplySchemaRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"id":"7044739584859326764","name":"默认官网申请表","objects":[{"active_status":1,"children_list":[{"active_status":1,"description":{"en_us":"First Custom Field","zh_cn":"第一个自定义字段"},"id":"6949805467799537964","is_customized":true,"is_required":false,"is_visible":true,"name":{"en_us":"Custom Field","zh_cn":"自定义字段"},"parent_id":"6949805467799537964","setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"First Option","zh_cn":"第一个选项"},"key":"Option1","name":{"en_us":"Option1","zh_cn":"选项一"}}]},"object_type":1}}],"description":{"en_us":"The basic information of the candidate","zh_cn":"候选人的基本信息"},"id":"6949805467799537964","is_customized":true,"is_required":false,"is_visible":true,"name":{"en_us":"Basic Information","zh_cn":"基本信息"},"setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"First Option","zh_cn":"第一个选项"},"key":"Option1","name":{"en_us":"Option1","zh_cn":"选项一"}}]},"object_type":1}}],"scenarios":[14]}],"page_token":"6930815272790114324"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -189,6 +189,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListQuestionnaireRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"application_id":"6985833807195212076","has_answers":true,"interview_id":"7038435261598763308","questionnaire_id":"7037986982531778860","questions":[{"description_result":"测试描述内容","five_start_scoring_result":{"highest_score_desc":"非常好","highest_score_en_desc":"Very Good","lowest_score_desc":"非常差","lowest_score_en_desc":"Very Bad","score_result":4},"is_required":true,"question_desc":"测试描述内容","question_en_desc":"Test Text","question_en_name":"How would you describe your overall experience?","question_id":"6950930570311829804","question_name":"你的总体评价如何？","question_type":4,"select_option_result_list":[{"is_selected":true,"option_desc":"测试选项描述","option_en_desc":"Test Option Desc","option_en_name":"Option 1","option_id":"6950930570311993644","option_name":"选项一"}]}],"update_time":"1644412504000","version":59}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTcyMzU1OTE4OTg1NCwiaWQiOm51bGx9"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

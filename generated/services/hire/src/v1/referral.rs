@@ -132,6 +132,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByApplicationReferralRequest {
         response_example: Some(
             r#"{"referral":{"application_id":"643452344576878","create_time":1618899376474,"id":"7392247983414413606","referral_user":{"id":"ou_669760b021dbd9edbf2f3dc11b3a25ed","name":{"en_us":"zhangsan","zh_cn":"张三"}},"referral_user_id":"ou_669760b021dbd9edbf2f3dc11b3a25ed"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -206,6 +207,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchReferralRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"items":[{"application_ids":["6930815272790114323"],"create_time":"1618899376474","id":"6930815272790114322","referral_user":{"id":"6930815272790114324","name":{"en_us":"zhangsan","zh_cn":"张三"}}}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"end_time":{"type":["string","null"]},"start_time":{"type":["string","null"]},"talent_id":{"type":"string"}},"required":["talent_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -216,6 +216,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateReferralAccountRequest {
         response_example: Some(
             r#"{"account":{"account_id":"6942778198054125570","assets":{"confirmed_bonus":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}},"status":1}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Mobile":{"properties":{"code":{"type":["string","null"]},"number":{"type":["string","null"]}},"type":"object"}},"properties":{"email":{"type":["string","null"]},"mobile":{"anyOf":[{"$ref":"#/$defs/Mobile"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -284,6 +287,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeactivateReferralAccountRequest 
         response_example: Some(
             r#"{"account":{"account_id":"6942778198054125570","assets":{"confirmed_bonus":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}},"status":1}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -346,6 +350,9 @@ impl ::feishu_runtime::codegen::ApiRequest for EnableReferralAccountRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"account":{"account_id":"6942778198054125570","assets":{"confirmed_bonus":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}},"status":1}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"referral_account_id":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -430,6 +437,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAccountAssetsReferralAccountRe
         response_example: Some(
             r#"{"account":{"account_id":"6942778198054125570","assets":{"confirmed_bonus":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}},"referrer":{"email":"27188272xxxx1.com","id":"7413952589321914668","mobile":"1879087xxx8","name":{"en_us":"zhangSan","zh_cn":"张三"}},"status":1}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -496,6 +504,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReconciliationReferralAccountRequ
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"check_failed_list":[{"account_id":"6930815272790114324","total_recharge_reward_info":{"point_bonus":100},"total_withdraw_reward_info":{"point_bonus":100}}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"BonusAmount":{"properties":{"cash_bonus":{"items":{"$ref":"#/$defs/Cash"},"type":["array","null"]},"point_bonus":{"format":"int64","type":["integer","null"]}},"type":"object"},"Cash":{"properties":{"amount":{"type":["number","null"]},"currency_type":{"type":["string","null"]}},"type":"object"},"TradeDetail":{"properties":{"account_id":{"type":"string"},"total_recharge_reward_info":{"anyOf":[{"$ref":"#/$defs/BonusAmount"},{"type":"null"}]}},"required":["account_id"],"type":"object"}},"properties":{"end_trans_time":{"type":"string"},"start_trans_time":{"type":"string"},"trade_details":{"items":{"$ref":"#/$defs/TradeDetail"},"type":["array","null"]}},"required":["start_trans_time","end_trans_time"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -576,6 +587,9 @@ impl ::feishu_runtime::codegen::ApiRequest for WithdrawReferralAccountRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"external_order_id":"6942778198054125570","trans_time":"1683634459543","withdrawal_details":{"cash_bonus":[{"amount":100,"currency_type":"CNY"}],"point_bonus":100}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"external_order_id":{"type":"string"},"withdraw_bonus_type":{"items":{"format":"int64","type":"integer"},"type":"array"}},"required":["withdraw_bonus_type","external_order_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -143,6 +143,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRegistrationSchemaRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"id":"7044739584859326764","name":"默认信息登记表","objects":[{"active_status":1,"children_list":[{"active_status":1,"description":{"en_us":"field use for resume","zh_cn":"用于简历的字段"},"id":"6949805467799537964","is_customized":true,"is_required":false,"is_visible":true,"name":{"en_us":"resume custom field","zh_cn":"简历自定义字段"},"parent_id":"6949805467799537964","setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"option use for field","zh_cn":"用于字段的选项"},"key":"1","name":{"en_us":"option for field","zh_cn":"字段选项"}}]},"object_type":1}}],"description":{"en_us":"module use for info registry","zh_cn":"用于信息登记的模块"},"id":"6949805467799537964","is_customized":true,"is_required":false,"is_visible":true,"name":{"en_us":"Resume","zh_cn":"简历"},"setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"option use for mudule","zh_cn":"模块适用的选项"},"key":"1","name":{"en_us":"module option","zh_cn":"模块选项"}}]},"object_type":1}}],"scenarios":[5]}],"page_token":"6930815272790114324"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

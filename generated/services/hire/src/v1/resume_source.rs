@@ -128,6 +128,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListResumeSourceRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"en_name":"referral","id":"10000","resume_source_type":"10001","zh_name":"内推"}],"page_token":"1"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

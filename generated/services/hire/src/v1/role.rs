@@ -114,6 +114,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetRoleRequest {
         response_example: Some(
             r#"{"role":{"campus_permission_collection":{"business_management_scopes":[{"entity":{"code":"application","name":{"en_us":"application","zh_cn":"投递"}},"permission_groups":[{"permission_ids":["6930815272790114324"],"scope_rule":{"rule_type":0}}]}],"data_permissions":[{"id":"30103001","name":{"en_us":"Action history","zh_cn":"操作记录"},"select_status":0}],"feature_permissions":[{"id":"10101002","name":{"en_us":"View application","zh_cn":"查看投递"}}],"management_permissions":[{"id":"20101002","name":{"en_us":"Edit permissions","zh_cn":"编辑权限"}}]},"description":{"en_us":"Authority given to HRBP","zh_cn":"赋予HRBP的权限"},"has_business_management_scope":true,"id":"6930815272790114324","modify_time":"1716535727510","name":{"en_us":"Recruitment HRBP","zh_cn":"招聘 HRBP"},"role_status":1,"role_type":1,"scope_of_application":1,"socail_permission_collection":{"business_management_scopes":[{"entity":{"code":"application","name":{"en_us":"Application","zh_cn":"投递"}},"permission_groups":[{"permission_ids":["6930815272790114324"],"scope_rule":{"rule_type":1}}]}],"data_permissions":[{"id":"30203005","name":{"en_us":"Private notes","zh_cn":"私密备注"},"select_status":0}],"feature_permissions":[{"id":"10101000","name":{"en_us":"View talent","zh_cn":"查看人才"}}],"management_permissions":[{"id":"20101001","name":{"en_us":"Store management","zh_cn":"门店管理"}}]}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -219,6 +220,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoleRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"description":{"en_us":"test","zh_cn":"测试"},"id":"101","modify_time":"1716535727510","name":{"en_us":"test","zh_cn":"测试"},"role_status":1,"role_type":1,"scope_of_application":1}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

@@ -124,6 +124,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSubjectRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"application_limit":1,"create_time":"1628512038000","creator":{"id":"1213213123123","name":{"en_us":"test","zh_cn":"测试"}},"id":"1213213123123","name":{"en_us":"test","zh_cn":"测试"}}],"page_token":"1234452132"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

@@ -78,6 +78,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ChangeTalentBlockTalentBlocklistR
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"option":{"format":"int64","type":"integer"},"reason":{"type":["string","null"]},"talent_id":{"type":"string"}},"required":["talent_id","option"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

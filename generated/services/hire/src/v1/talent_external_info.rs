@@ -116,6 +116,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTalentExternalInfoRequest {
         response_example: Some(
             r#"{"external_info":{"external_create_time":"1608467675393","talent_id":"7043758982146345222"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"external_create_time":{"type":"string"}},"required":["external_create_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -188,6 +191,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTalentExternalInfoRequest {
         ],
         response_example: Some(
             r#"{"external_info":{"external_create_time":"1608467675393","talent_id":"7043758982146345223"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"external_create_time":{"type":"string"}},"required":["external_create_time"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

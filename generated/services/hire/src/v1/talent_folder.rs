@@ -146,6 +146,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTalentFolderRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"folder_id":"7041806543797995820","folder_name":"人才文件夹A1","owner_id":"ou_85bb308c57f597471cd2bb5b4f580245"}],"page_token":"eyJvZmZzZXQiOjEsInRpbWVzdGFtcCI6MTY0MDc2NTYzMjA4OCwiaWQiOm51bGx9"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -77,6 +77,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTalentObjectRequest {
         response_example: Some(
             r#"{"items":[{"active_status":1,"children_list":[{"active_status":1,"description":{"en_us":"What is the degree of talent","zh_cn":"人才的学历是什么"},"id":"6949805467799537964","is_customized":true,"is_required":false,"name":{"en_us":"Degree","zh_cn":"学历"},"parent_id":"6949805467799537964","setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"This is option 1","zh_cn":"这是第一个选项"},"key":"1","name":{"en_us":"Option 1","zh_cn":"选项一"}}]},"object_type":3}}],"description":{"en_us":"The education infos of talent","zh_cn":"人才的教育经历信息"},"id":"6949805467799537964","is_customized":true,"is_required":false,"name":{"en_us":"Education","zh_cn":"教育经历"},"setting":{"config":{"options":[{"active_status":1,"description":{"en_us":"This is the option 1","zh_cn":"这是第一个选项"},"key":"1","name":{"en_us":"Option 1","zh_cn":"选项一"}}]},"object_type":11}}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

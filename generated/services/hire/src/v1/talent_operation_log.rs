@@ -157,6 +157,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchTalentOperationLogRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"application_id":"6949805467799537964","operation_time":"1618500278663","operation_type":"3001","operator":{"id":"ou_016632190e242d8c9eed0a542b00756c","name":{"en_us":"Tom","zh_cn":"张三"}},"operator_type":1,"talent_id":"6843547872837273223"}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"job_id_list":{"items":{"type":"string"},"type":["array","null"]},"operation_list":{"items":{"format":"int64","type":"integer"},"type":"array"},"operator_id_list":{"items":{"type":"string"},"type":"array"}},"required":["operator_id_list","operation_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

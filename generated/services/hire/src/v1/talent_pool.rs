@@ -148,6 +148,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchChangeTalentPoolTalentPoolRe
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"option_type":{"format":"int64","type":"integer"},"talent_id_list":{"items":{"type":"string"},"maxItems":50,"minItems":1,"type":"array"}},"required":["talent_id_list","option_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -293,6 +296,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchTalentPoolRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"create_time":"1679300424000","i18n_description":{"en_us":"The talent pool is visible to all company members","zh_cn":"储备企业内公开可见的人才"},"i18n_name":{"en_us":"Common Talent Pool","zh_cn":"公共人才库"},"id":"6930815272790114324","is_private":1,"modify_time":"1679300424000","parent_id":"6930815272790114324"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

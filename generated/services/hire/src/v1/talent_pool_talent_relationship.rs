@@ -108,6 +108,9 @@ for CreateTalentPoolTalentRelationshipRequest {
         response_example: Some(
             r#"{"talent_id":"6930815272790114324","talent_pool_id":"6930815272790114325"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"add_type":{"format":"int64","type":"integer"},"talent_id":{"type":"string"}},"required":["talent_id","add_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

@@ -183,6 +183,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTalentTagRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"description":{"en_us":"Project 985 was a higher education development and sponsorship scheme of the Chinese central government for creating world-class higher education institutions","zh_cn":"985工程，俗称985院校，是指中华人民共和国教育部原为了建设若干所世界一流大学和一批世界著名高水平研究型大学而实施的教育计划"},"id":"7023711013443944467","name":{"en_us":"985","zh_cn":"985"},"type":1}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

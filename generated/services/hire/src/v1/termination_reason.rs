@@ -130,6 +130,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTerminationReasonRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"active_status":1,"id":"10002","is_used_as_evaluation":false,"name":{"en_us":"test","zh_cn":"测试"},"referral_name":{"en_us":"test","zh_cn":"测试"},"termination_type":22}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -167,6 +167,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchTestRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"application_id":"6920544531948800269","created_at":"1608725989000","job_id":"6920544531948800269","reply_status":1,"report_url_list":["https://open.feishu.cn/xxx/xxx/result.pdf"],"result_detail_list":[{"result":"合格","subject":"定制化报告测验"}],"result_upload_time":"1608725989000","review_created_at":"1608725989000","reviewer":"ou_266ed047ed37f24554e5a0afdbb15556","score":"60","score_submit_time":"1608725989000","talent_id":"6830437484509675522","test_complete_time":"1608725989000","test_id":"6963784391454918956","test_paper_id":"6963549885526346028","test_paper_name":"数据结构测验","test_paper_source_id":"5","test_paper_source_name":{"en_us":"National Exam 1","zh_cn":"高考全国卷（一）"},"test_schedule":{"end_time":"1632839400000","start_time":"1621390695000"},"test_status":1}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"application_id_list":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"test_start_time_max":{"type":["string","null"]},"test_start_time_min":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

@@ -152,6 +152,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTodoRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"evaluation":{"application_id":"6945436033023625516","id":"6914542162822695181","job_id":"6891113155221522701","talent_id":"6891524011667228941"},"exam":{"application_id":"6945436033023625516","id":"6914542162822695181","job_id":"6891113155221522701","talent_id":"6891524011667228941"},"interview":{"application_id":"6945436033023625516","id":"6914542162822695181","job_id":"6891113155221522701","talent_id":"6891524011667228941"},"offer":{"application_id":"6945436033023625516","id":"6914542162822695181","job_id":"6891113155221522701","talent_id":"6891524011667228941"}}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

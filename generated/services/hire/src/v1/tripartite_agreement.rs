@@ -197,6 +197,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTripartiteAgreementRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"id":"6930815272790114324"}"#),
+        body_schema: Some(
+            r#"{"properties":{"application_id":{"type":"string"},"create_time":{"type":"string"},"state":{"format":"int64","type":"integer"}},"required":["application_id","state","create_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -269,6 +272,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTripartiteAgreementRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -380,6 +384,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTripartiteAgreementRequest {
         response_example: Some(
             r#"{"items":[{"application_id":"6930815272790114325","create_time":"1698292282660","id":"6930815272790114324","modify_time":"1698292282661","state":1}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -489,6 +494,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTripartiteAgreementRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"modify_time":{"type":"string"},"state":{"format":"int64","type":"integer"}},"required":["state","modify_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -198,6 +198,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserRoleRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"business_management_scopes":[{"entity":{"code":"application","name":{"en_us":"test","zh_cn":"测试"}},"scope_rule":{"rule_type":1}}],"modify_time":"1618500278663","role_description":{"en_us":"Authority given to HRBP","zh_cn":"赋予HRBP的权限"},"role_id":"101","role_name":{"en_us":"Recruitment HRBP","zh_cn":"招聘 HRBP"},"user_id":"7326856229396906012"}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);

@@ -128,6 +128,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWebsiteRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"id":"1213213123123","job_channel_id":"1213213123123","name":{"en_us":"campus recruitment site","zh_cn":"校招官网"},"process_type_list":[2]}],"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1lc3RhbXAiOjE2Mjc1NTUyMjM2NzIsImlkIjpudWxsfQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

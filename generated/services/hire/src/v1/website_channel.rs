@@ -161,6 +161,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateWebsiteChannelRequest {
         response_example: Some(
             r#"{"code":"A1KM6A5","id":"7085989097067563300","link":"http://recrui-demo.jobs.xxx.cn/485083/?spread=A1KM6A5","name":"官网微信渠道"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"channel_name":{"type":"string"}},"required":["channel_name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -231,6 +234,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteWebsiteChannelRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -332,6 +336,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListWebsiteChannelRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"eyJvZmZzZXQiOjEwLCJ0aW1NTUyMjM2NzIsImlkIjpudWxsfQ","website_channel_list":[{"code":"A1KM6A5","id":"7085989097067563300","link":"http://recrui-demo.jobs.xxx.cn/485083/?spread=A1KM6A5","name":"微信推广渠道"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -435,6 +440,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateWebsiteChannelRequest {
         ],
         response_example: Some(
             r#"{"code":"A1KM6A5","id":"7085989097067563300","link":"http://recrui-demo.jobs.xxx.cn/485083/?spread=A1KM6A5","name":"微信推广渠道"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"channel_name":{"type":"string"}},"required":["channel_name"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

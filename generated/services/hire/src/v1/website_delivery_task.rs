@@ -102,6 +102,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetWebsiteDeliveryTaskRequest {
         response_example: Some(
             r#"{"delivery":{"application_id":"6960663240925956657","id":"6960663240925956655","job_id":"6960663240925956659","job_post_id":"6960663240925956658","portal_resume_id":"6960663240925956660","talent_id":"7095600054216542508","user_id":"6960663240925956656"},"extra_info":"  ","status":1,"status_msg":" "}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

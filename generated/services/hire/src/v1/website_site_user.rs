@@ -87,6 +87,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateWebsiteSiteUserRequest {
         response_example: Some(
             r#"{"site_user":{"email":"dan27@163.com","external_id":"6960663240925956621","mobile":"182900291190","mobile_country_code":"CN_1","name":"dan27","user_id":"6960663240925956620"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"email":{"type":["string","null"]},"external_id":{"type":"string"},"mobile":{"type":["string","null"]},"mobile_country_code":{"type":["string","null"]},"name":{"type":["string","null"]}},"required":["external_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -125,7 +125,12 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateIdentityRequest {
         doc_url: "https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/human_authentication-v1/identity/create",
         paging: None,
         rate_limit: &[],
-        response_example: Some(r#"{"verify_uid":"ou_2eb5483cb377daa5054bc6f86e2089a5"}"#),
+        response_example: Some(
+            r#"{"verify_uid":"ou_2eb5483cb377daa5054bc6f86e2089a5"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"identity_code":{"type":"string"},"identity_name":{"type":"string"},"mobile":{"type":["string","null"]}},"required":["identity_name","identity_code"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -183,6 +183,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteBatchMessageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -264,6 +265,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetProgressBatchMessageRequest {
         response_example: Some(
             r#"{"batch_message_recall_progress":{"recall":true,"recall_count":100},"batch_message_send_progress":{"read_user_ids_count":150,"success_user_ids_count":200,"valid_user_ids_count":204}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -340,6 +342,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ReadUserBatchMessageRequest {
         response_example: Some(
             r#"{"read_user":{"read_count":"10","total_count":"100"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

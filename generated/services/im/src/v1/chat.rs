@@ -563,6 +563,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateChatRequest {
         response_example: Some(
             r#"{"add_member_permission":"all members","at_all_permission":"all members","avatar":"https://p3-lark-file.byteimg.com/img/lark-avatar-staging/default-avatar_44ae0ca3-e140-494b-956f-78091e348435~100x100.jpg","chat_id":"oc_a0553eda9014c201e6969b478895c230","chat_mode":"group","chat_tag":"inner","chat_type":"private","description":"测试群描述","edit_permission":"all members","external":false,"group_message_type":"chat","hide_member_count_setting":"all_members","i18n_names":{"en_us":"group chat","ja_jp":"グループチャット","zh_cn":"群聊"},"join_message_visibility":"all_members","leave_message_visibility":"all_members","membership_approval":"no_approval_required","moderation_permission":"all_members","name":"测试群名称","owner_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","owner_id_type":"open_id","restricted_mode_setting":{"download_has_permission_setting":"all_members","message_has_permission_setting":"all_members","screenshot_has_permission_setting":"all_members","status":false},"share_card_permission":"allowed","tenant_key":"736588c9260f175e","urgent_setting":"all_members","video_conference_setting":"all_members"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nNames":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"RestrictedModeSetting":{"properties":{"download_has_permission_setting":{"type":["string","null"]},"message_has_permission_setting":{"type":["string","null"]},"screenshot_has_permission_setting":{"type":["string","null"]},"status":{"type":["boolean","null"]}},"type":"object"}},"properties":{"avatar":{"type":["string","null"]},"bot_id_list":{"items":{"type":"string"},"maxItems":5,"type":["array","null"]},"chat_mode":{"type":["string","null"]},"chat_type":{"type":["string","null"]},"description":{"type":["string","null"]},"edit_permission":{"type":["string","null"]},"group_message_type":{"type":["string","null"]},"hide_member_count_setting":{"type":["string","null"]},"i18n_names":{"anyOf":[{"$ref":"#/$defs/I18nNames"},{"type":"null"}]},"join_message_visibility":{"type":["string","null"]},"leave_message_visibility":{"type":["string","null"]},"membership_approval":{"type":["string","null"]},"name":{"type":["string","null"]},"owner_id":{"type":["string","null"]},"restricted_mode_setting":{"anyOf":[{"$ref":"#/$defs/RestrictedModeSetting"},{"type":"null"}]},"urgent_setting":{"type":["string","null"]},"user_id_list":{"items":{"type":"string"},"maxItems":50,"type":["array","null"]},"video_conference_setting":{"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -699,6 +702,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteChatRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -813,6 +817,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatRequest {
         response_example: Some(
             r#"{"add_member_permission":"all_members","at_all_permission":"all_members","avatar":"https://p3-lark-file.byteimg.com/img/lark-avatar-staging/default-avatar_44ae0ca3-e140-494b-956f-78091e348435~100x100.jpg","bot_count":"3","bot_manager_id_list":["cli_a3e157960e7294c"],"chat_mode":"group","chat_status":"normal","chat_tag":"inner","chat_type":"private","description":"测试群描述","edit_permission":"all_members","external":false,"group_message_type":"chat","hide_member_count_setting":"all_members","i18n_names":{"en_us":"group chat","ja_jp":"グループチャット","zh_cn":"群聊"},"join_message_visibility":"only_owner","leave_message_visibility":"only_owner","membership_approval":"no_approval_required","moderation_permission":"all_members","name":"测试群名称","owner_id":"4d7a3c6g","owner_id_type":"user_id","restricted_mode_setting":{"download_has_permission_setting":"all_members","message_has_permission_setting":"all_members","screenshot_has_permission_setting":"all_members","status":false},"share_card_permission":"allowed","tenant_key":"736588c9260f175e","urgent_setting":"all_members","user_count":"1","user_manager_id_list":["ou_9204a37300b3700d61effaa439f34295"],"video_conference_setting":"all_members"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -969,6 +974,9 @@ impl ::feishu_runtime::codegen::ApiRequest for LinkChatRequest {
         response_example: Some(
             r#"{"expire_time":"1609296809","is_permanent":false,"share_link":"https://applink.feishu.cn/client/chat/chatter/add_by_link?link_token=3nf8789-4rfx-427d-a6bf-ed1d2df348aabd"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"validity_period":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1121,6 +1129,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListChatRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"avatar":"https://p3-lark-file.byteimg.com/img/lark-avatar-staging/default-avatar_44ae0ca3-e140-494b-956f-78091e348435~100x100.jpg","chat_id":"oc_a0553eda9014c201e6969b478895c230","chat_status":"normal","description":"测试群描述","external":false,"name":"测试群名称","owner_id":"4d7a3c6g","owner_id_type":"user_id","tenant_key":"736588c9260f175e"}],"page_token":"dmJCRHhpd3JRbGV1VEVNRFFyTitRWDY5ZFkybmYrMEUwMUFYT0VMMWdENEtuYUhsNUxGMDIwemtvdE5ORjBNQQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -1310,6 +1319,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchChatRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"avatar":"https://p3-lark-file.byteimg.com/img/lark-avatar-staging/default-avatar_44ae0ca3-e140-494b-956f-78091e348435~100x100.jpg","chat_id":"oc_a0553eda9014c201e6969b478895c230","chat_status":"normal","description":"测试群描述","external":false,"name":"测试群名称","owner_id":"4d7a3c6g","owner_id_type":"user_id","tenant_key":"736588c9260f175e"}],"page_token":"dmJCRHhpd3JRbGV1VEVNRFFyTitRWDY5ZFkybmYrMEUwMUFYT0VMMWdENEtuYUhsNUxGMDIwemtvdE5ORjBNQQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -1582,6 +1592,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateChatRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"I18nNames":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"RestrictedModeSetting":{"properties":{"download_has_permission_setting":{"type":["string","null"]},"message_has_permission_setting":{"type":["string","null"]},"screenshot_has_permission_setting":{"type":["string","null"]},"status":{"type":["boolean","null"]}},"type":"object"}},"properties":{"add_member_permission":{"type":["string","null"]},"at_all_permission":{"type":["string","null"]},"avatar":{"type":["string","null"]},"chat_type":{"type":["string","null"]},"description":{"type":["string","null"]},"edit_permission":{"type":["string","null"]},"group_message_type":{"type":["string","null"]},"hide_member_count_setting":{"type":["string","null"]},"i18n_names":{"anyOf":[{"$ref":"#/$defs/I18nNames"},{"type":"null"}]},"join_message_visibility":{"type":["string","null"]},"leave_message_visibility":{"type":["string","null"]},"membership_approval":{"type":["string","null"]},"name":{"type":["string","null"]},"owner_id":{"type":["string","null"]},"restricted_mode_setting":{"anyOf":[{"$ref":"#/$defs/RestrictedModeSetting"},{"type":"null"}]},"share_card_permission":{"type":["string","null"]},"urgent_setting":{"type":["string","null"]},"video_conference_setting":{"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

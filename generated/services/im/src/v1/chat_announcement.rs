@@ -222,6 +222,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatAnnouncementRequest {
         response_example: Some(
             r#"{"content":"xxx","create_time":"1609296809","modifier_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","modifier_id_type":"open_id","owner_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","owner_id_type":"open_id","revision":"12","update_time":"1609296809"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -371,6 +372,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchChatAnnouncementRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"requests":{"items":{"type":"string"},"type":["array","null"]},"revision":{"type":"string"}},"required":["revision"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -370,6 +370,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateChatChatTabRequest {
         response_example: Some(
             r#"{"chat_tabs":[{"tab_id":"7101214603622940633","tab_type":"message"},{"tab_content":{"doc":"https://example.feishu.cn/wiki/wikcnPIcqWjJQwkwDzrB9t40123xz"},"tab_id":"7101214603622940671","tab_name":"文档","tab_type":"doc"},{"tab_config":{"icon_key":"img_v2_b99741-7628-4abd-aad0-b881e4db83ig","is_built_in":true},"tab_content":{"url":"https://www.test.cn"},"tab_id":"7158333373373759422","tab_name":"测试","tab_type":"url"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ChatTab":{"properties":{"tab_config":{"anyOf":[{"$ref":"#/$defs/ChatTabConfig"},{"type":"null"}]},"tab_content":{"anyOf":[{"$ref":"#/$defs/ChatTabContent"},{"type":"null"}]},"tab_id":{"type":["string","null"]},"tab_name":{"type":["string","null"]},"tab_type":{"type":["string","null"]}},"type":"object"},"ChatTabConfig":{"properties":{"icon_key":{"type":["string","null"]},"is_built_in":{"type":["boolean","null"]}},"type":"object"},"ChatTabContent":{"properties":{"doc":{"type":["string","null"]},"meeting_minute":{"type":["string","null"]},"task":{"type":["string","null"]},"url":{"type":["string","null"]}},"type":"object"}},"properties":{"chat_tabs":{"items":{"$ref":"#/$defs/ChatTab"},"type":"array"}},"required":["chat_tabs"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -507,6 +510,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTabsChatChatTabRequest {
         response_example: Some(
             r#"{"chat_tabs":[{"tab_id":"7101214603622940633","tab_type":"message"},{"tab_content":{"doc":"https://example.feishu.cn/wiki/wikcnPIcqWjJQwkwDzrB9t40123xz"},"tab_id":"7101214603622940671","tab_name":"文档","tab_type":"doc"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"tab_ids":{"items":{"type":"string"},"type":"array"}},"required":["tab_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -621,6 +627,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTabsChatChatTabRequest {
         response_example: Some(
             r#"{"chat_tabs":[{"tab_id":"7101214603622940633","tab_type":"message"},{"tab_content":{"doc":"https://example.feishu.cn/wiki/wikcnPIcqWjJQwkwDzrB9t40123xz"},"tab_id":"7101214603622940671","tab_name":"文档","tab_type":"doc"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -748,6 +755,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SortTabsChatChatTabRequest {
         ],
         response_example: Some(
             r#"{"chat_tabs":[{"tab_content":{},"tab_id":"7104164142520467475","tab_type":"message"},{"tab_content":{},"tab_id":"7104164246245605395","tab_type":"pin"},{"tab_content":{"url":"https://www.feishu.cn/"},"tab_id":"7104168465417633811","tab_name":"url2","tab_type":"url"},{"tab_content":{"doc":"https://example.feishu.cn/docx/doxbcjoYDoEtuwC0k0hryQBkSV1"},"tab_id":"7104168465379885076","tab_name":"doc2","tab_type":"doc"},{"tab_content":{"url":"https://www.feishu.cn/"},"tab_id":"7104168141097287699","tab_name":"url1","tab_type":"url"},{"tab_content":{"doc":"https://example.feishu.cn/docx/doxbcjoYDoEtuwC0k0hryQBkSV1"},"tab_id":"7104168141063716884","tab_name":"doc1","tab_type":"doc"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"tab_ids":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -909,6 +919,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTabsChatChatTabRequest {
         ],
         response_example: Some(
             r#"{"chat_tabs":[{"tab_id":"7101214603622940633","tab_type":"message"},{"tab_content":{"doc":"https://example.feishu.cn/docx/doxbcjoYDoEtuwC0k0hryQBkSV1"},"tab_id":"7103849256556953620","tab_name":"update","tab_type":"doc"},{"tab_content":{"url":"https://www.feishu.cn/"},"tab_id":"7103849256561164308","tab_name":"url-update","tab_type":"url"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"ChatTab":{"properties":{"tab_config":{"anyOf":[{"$ref":"#/$defs/ChatTabConfig"},{"type":"null"}]},"tab_content":{"anyOf":[{"$ref":"#/$defs/ChatTabContent"},{"type":"null"}]},"tab_id":{"type":["string","null"]},"tab_name":{"type":["string","null"]},"tab_type":{"type":["string","null"]}},"type":"object"},"ChatTabConfig":{"properties":{"icon_key":{"type":["string","null"]},"is_built_in":{"type":["boolean","null"]}},"type":"object"},"ChatTabContent":{"properties":{"doc":{"type":["string","null"]},"meeting_minute":{"type":["string","null"]},"task":{"type":["string","null"]},"url":{"type":["string","null"]}},"type":"object"}},"properties":{"chat_tabs":{"items":{"$ref":"#/$defs/ChatTab"},"type":["array","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -244,6 +244,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddManagersChatManagerRequest {
         response_example: Some(
             r#"{"chat_bot_managers":["cli_a10fbf7e94b8d01d"],"chat_managers":["ou_9204a37300b3700d61effaa439f34295"]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"manager_ids":{"items":{"type":"string"},"maxItems":50,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -413,6 +416,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteManagersChatManagerRequest 
         ],
         response_example: Some(
             r#"{"chat_bot_managers":["cli_a10fbf7e94b8d01d"],"chat_managers":["ou_9204a37300b3700d61effaa439f34295"]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"manager_ids":{"items":{"type":"string"},"maxItems":50,"type":["array","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -441,6 +441,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateChatMemberRequest {
         response_example: Some(
             r#"{"invalid_id_list":["4d7a3c6g"],"not_existed_id_list":["4d7a3c6g"],"pending_approval_id_list":["4d7a3c6g"]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -617,6 +620,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteChatMemberRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"invalid_id_list":["4d7a3c6g"]}"#),
+        body_schema: Some(
+            r#"{"properties":{"id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -807,6 +813,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatMemberRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"member_id":"ou_9204a37300b3700d61effaa439f34295","member_id_type":"open_id","name":"张三","tenant_key":"736588c9260f175d"}],"member_total":2,"page_token":"dmJCRHhpd3JRbGV1VEVNRFFyTitRWDY5ZFkybmYrMEUwMUFYT0VMMWdENEtuYUhsNUxGMDIwemtvdE5ORjBNQQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -931,6 +938,7 @@ impl ::feishu_runtime::codegen::ApiRequest for IsInChatChatMemberRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"is_in_chat":false}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -1054,6 +1062,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MeJoinChatMemberRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

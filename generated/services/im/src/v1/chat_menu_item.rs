@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchChatMenuItemRequest {
         response_example: Some(
             r#"{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ChatMenuItem":{"properties":{"action_type":{"type":["string","null"]},"i18n_names":{"anyOf":[{"$ref":"#/$defs/I18nNames"},{"type":"null"}]},"image_key":{"type":["string","null"]},"name":{"type":["string","null"]},"redirect_link":{"anyOf":[{"$ref":"#/$defs/ChatMenuItemRedirectLink"},{"type":"null"}]}},"type":"object"},"ChatMenuItemRedirectLink":{"properties":{"android_url":{"type":["string","null"]},"common_url":{"type":["string","null"]},"ios_url":{"type":["string","null"]},"pc_url":{"type":["string","null"]},"web_url":{"type":["string","null"]}},"type":"object"},"I18nNames":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"chat_menu_item":{"$ref":"#/$defs/ChatMenuItem"},"update_fields":{"items":{"type":"string"},"type":"array"}},"required":["update_fields","chat_menu_item"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

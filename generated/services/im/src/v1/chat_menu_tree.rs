@@ -309,6 +309,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateChatMenuTreeRequest {
         response_example: Some(
             r#"{"menu_tree":{"chat_menu_top_levels":[{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Menu","ja_jp":"メニュー","zh_cn":"菜单"},"name":"菜单","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_top_level_id":"7117116451961487361","children":[{"chat_menu_item":{"action_type":"REDIRECT_LINK","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_second_level_id":"7039638308221468675"}]}]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ChatMenuItem":{"properties":{"action_type":{"type":["string","null"]},"i18n_names":{"anyOf":[{"$ref":"#/$defs/I18nNames"},{"type":"null"}]},"image_key":{"type":["string","null"]},"name":{"type":"string"},"redirect_link":{"anyOf":[{"$ref":"#/$defs/ChatMenuItemRedirectLink"},{"type":"null"}]}},"required":["name"],"type":"object"},"ChatMenuItemRedirectLink":{"properties":{"android_url":{"type":["string","null"]},"common_url":{"type":["string","null"]},"ios_url":{"type":["string","null"]},"pc_url":{"type":["string","null"]},"web_url":{"type":["string","null"]}},"type":"object"},"ChatMenuSecondLevel":{"properties":{"chat_menu_item":{"anyOf":[{"$ref":"#/$defs/ChatMenuItem"},{"type":"null"}]},"chat_menu_second_level_id":{"type":["string","null"]}},"type":"object"},"ChatMenuTopLevel":{"properties":{"chat_menu_item":{"anyOf":[{"$ref":"#/$defs/ChatMenuItem"},{"type":"null"}]},"chat_menu_top_level_id":{"type":["string","null"]},"children":{"items":{"$ref":"#/$defs/ChatMenuSecondLevel"},"type":["array","null"]}},"type":"object"},"ChatMenuTree":{"properties":{"chat_menu_top_levels":{"items":{"$ref":"#/$defs/ChatMenuTopLevel"},"type":"array"}},"required":["chat_menu_top_levels"],"type":"object"},"I18nNames":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"menu_tree":{"$ref":"#/$defs/ChatMenuTree"}},"required":["menu_tree"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -437,6 +440,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteChatMenuTreeRequest {
         response_example: Some(
             r#"{"menu_tree":{"chat_menu_top_levels":[{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Menu","ja_jp":"メニュー","zh_cn":"菜单"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"菜单","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_top_level_id":"7117116451961487361","children":[{"chat_menu_item":{"action_type":"REDIRECT_LINK","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_second_level_id":"7039638308221468675"}]}]}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"chat_menu_top_level_ids":{"items":{"type":"string"},"type":"array"}},"required":["chat_menu_top_level_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -536,6 +542,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatMenuTreeRequest {
         response_example: Some(
             r#"{"menu_tree":{"chat_menu_top_levels":[{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Menu","ja_jp":"メニュー","zh_cn":"菜单"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"菜单","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_top_level_id":"7117116451961487361","children":[{"chat_menu_item":{"action_type":"REDIRECT_LINK","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_second_level_id":"7039638308221468675"}]}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -654,6 +661,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SortChatMenuTreeRequest {
         ],
         response_example: Some(
             r#"{"menu_tree":{"chat_menu_top_levels":[{"chat_menu_item":{"action_type":"NONE","i18n_names":{"en_us":"Menu","ja_jp":"メニュー","zh_cn":"菜单"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"菜单","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_top_level_id":"7117116451961487361","children":[{"chat_menu_item":{"action_type":"REDIRECT_LINK","i18n_names":{"en_us":"Sign up","ja_jp":"サインアップ","zh_cn":"报名"},"image_key":"img_v2_b0fbe905-7988-4282-b882-82edd010336j","name":"报名","redirect_link":{"android_url":"https://open.feishu.cn/","common_url":"https://open.feishu.cn/","ios_url":"https://open.feishu.cn/","pc_url":"https://open.feishu.cn/","web_url":"https://open.feishu.cn/"}},"chat_menu_second_level_id":"7039638308221468675"}]}]}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"chat_menu_top_level_ids":{"items":{"type":"string"},"type":"array"}},"required":["chat_menu_top_level_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

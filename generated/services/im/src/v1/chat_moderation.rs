@@ -246,6 +246,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetChatModerationRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"tenant_key":"2ca1d211f64f6438","user_id":"4d7a3c6g","user_id_type":"user_id"}],"moderation_setting":"moderator_list","page_token":"dmJCRHhpd3JRbGV1VEVNRFFyTitRWDY5ZFkybmYrMEUwMUFYT0VMMWdENEtuYUhsNUxGMDIwemtvdE5ORjBNQQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -435,6 +436,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateChatModerationRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"moderation_setting":{"type":["string","null"]},"moderator_added_list":{"items":{"type":"string"},"type":["array","null"]},"moderator_removed_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

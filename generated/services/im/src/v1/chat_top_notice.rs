@@ -181,6 +181,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTopNoticeChatTopNoticeReque
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -300,6 +301,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PutTopNoticeChatTopNoticeRequest 
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ChatTopNotice":{"properties":{"action_type":{"type":["string","null"]},"message_id":{"type":["string","null"]}},"type":"object"}},"properties":{"chat_top_notice":{"items":{"$ref":"#/$defs/ChatTopNotice"},"type":"array"}},"required":["chat_top_notice"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -173,6 +173,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateFileRequest {
         response_example: Some(
             r#"{"file_key":"file_456a92d6-c6ea-4de4-ac3f-7afcf44ac78g"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"duration":{"format":"int64","type":["integer","null"]},"file_name":{"type":"string"},"file_type":{"type":"string"}},"required":["file_type","file_name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -272,6 +275,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetFileRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

@@ -194,6 +194,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateImageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"image_key":"img_v2_xxx"}"#),
+        body_schema: Some(
+            r#"{"properties":{"image_type":{"type":"string"}},"required":["image_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);
@@ -295,6 +298,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetImageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

@@ -919,6 +919,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMessageRequest {
         response_example: Some(
             r#"{"body":{"content":"{\"text\":\"@_user_1 test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"interactive","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1615380573411","updated":false,"upper_message_id":"om_40eb06e7b84dc71c03e009ad3c754195"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"content":{"type":"string"},"msg_type":{"type":"string"},"receive_id":{"type":"string"},"uuid":{"maxLength":50,"type":["string","null"]}},"required":["receive_id","msg_type","content"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1046,6 +1049,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMessageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1298,6 +1302,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ForwardMessageRequest {
         response_example: Some(
             r#"{"body":{"content":"{\"text\":\"test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"text","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"update_time":"1615380573411","updated":false}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"receive_id":{"type":"string"}},"required":["receive_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -1438,6 +1445,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMessageRequest {
         response_example: Some(
             r#"{"items":[{"body":{"content":"{\"text\":\"test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"text","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1615380573411","updated":false}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -1680,6 +1688,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMessageRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"body":{"content":"{\"text\":\"test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"interactive","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1615380573411","updated":false,"upper_message_id":"om_40eb06e7b84dc71c03e009ad3c754195"}],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhUPhXQDvtrQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -1970,6 +1979,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MergeForwardMessageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"message_id_list":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"receive_id":{"type":"string"}},"required":["receive_id","message_id_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -2108,6 +2120,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchMessageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"content":{"type":"string"}},"required":["content"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2227,6 +2242,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PushFollowUpMessageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"FollowUp":{"properties":{"content":{"maxLength":200,"minLength":1,"type":"string"},"i18n_contents":{"items":{"$ref":"#/$defs/I18nContent"},"maxItems":50,"minItems":0,"type":["array","null"]}},"required":["content"],"type":"object"},"I18nContent":{"properties":{"content":{"maxLength":200,"minLength":1,"type":"string"},"language":{"type":"string"}},"required":["content","language"],"type":"object"}},"properties":{"follow_ups":{"items":{"$ref":"#/$defs/FollowUp"},"maxItems":3,"minItems":1,"type":"array"}},"required":["follow_ups"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -2392,6 +2410,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ReadUsersMessageRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"tenant_key":"736588c9260f175e","timestamp":"1609484183000","user_id":"ou_9b851f7b51a9d58d109982337c46f3de","user_id_type":"open_id"}],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhUPhXQDvtrQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -2654,6 +2673,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReplyMessageRequest {
         response_example: Some(
             r#"{"body":{"content":"{\"text\":\"@_user_1 test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1615380573411","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"interactive","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1615380573411","updated":false,"upper_message_id":"om_40eb06e7b84dc71c03e009ad3c754195"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"content":{"type":"string"},"msg_type":{"type":"string"},"reply_in_thread":{"type":["boolean","null"]},"uuid":{"maxLength":50,"type":["string","null"]}},"required":["content","msg_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -2854,6 +2876,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateMessageRequest {
         response_example: Some(
             r#"{"body":{"content":"{\"text\":\"@_user_1 test content\"}"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1609296809","deleted":false,"mentions":[{"id":"ou_155184d1e73cbfb8973e5a9e698e74f2","id_type":"open_id","key":"@_user_1","name":"Tom","tenant_key":"736588c9260f175e"}],"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"text","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1609336806","updated":true,"upper_message_id":"om_40eb06e7b84dc71c03e00ida3c754892"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"content":{"type":"string"},"msg_type":{"type":"string"}},"required":["msg_type","content"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -2992,6 +3017,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UrgentAppMessageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"invalid_user_id_list":["6921304923074478100"]}"#),
+        body_schema: Some(
+            r#"{"properties":{"user_id_list":{"items":{"type":"string"},"type":"array"}},"required":["user_id_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);
@@ -3134,6 +3162,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UrgentPhoneMessageRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"invalid_user_id_list":["2921304923074478100"]}"#),
+        body_schema: Some(
+            r#"{"properties":{"user_id_list":{"items":{"type":"string"},"type":"array"}},"required":["user_id_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -3277,6 +3308,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UrgentSmsMessageRequest {
         ],
         response_example: Some(
             r#"{"invalid_user_id_list":["ou_6yf8af6bgb9100449565764t3382b168"]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"user_id_list":{"items":{"type":"string"},"type":"array"}},"required":["user_id_list"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -259,6 +259,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchQueryMessageReactionRequest 
         response_example: Some(
             r#"{"fail_msg_reaction_details":[{"fail_reason":"invalid","message_id":"om_8964d1b4*********2b31383276113"}],"success_msg_reaction_counts":[{"message_id":"om_8964d1b4*********2b31383276113","reaction_count":[{"count":"20","reaction_type":"LAUGH"}]}],"success_msg_reaction_details":[{"has_more":true,"message_id":"om_a8f2294b************a1a38afaac9d","message_reaction_items":[{"action_time":"1626086391570","emoji_type":"SMILE","operator":{"operator_id":"ou_ff0b7ba35fb********67dfc8b885136","operator_type":"user"},"reaction_id":"ZCaCIjUBVVWSrm5L-3ZTw****"}],"page_token":"NzYxNDA2NjMyNzA3Mzg1Mjk0NDoy"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"MessageQuery":{"properties":{"message_id":{"type":["string","null"]},"page_token":{"type":["string","null"]}},"type":"object"}},"properties":{"page_size_per_message":{"format":"int64","maximum":10.0,"minimum":1.0,"type":["integer","null"]},"queries":{"items":{"$ref":"#/$defs/MessageQuery"},"maxItems":20,"minItems":1,"type":"array"},"reaction_type":{"type":["string","null"]}},"required":["queries"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -440,6 +443,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMessageReactionRequest {
         response_example: Some(
             r#"{"action_time":"1663054162546","operator":{"operator_id":"ou_ff0b7ba35fb****","operator_type":"user"},"reaction_id":"ZCaCIjUBVVWSrm5L-3ZTw****","reaction_type":{"emoji_type":"SMILE"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Emoji":{"properties":{"emoji_type":{"type":"string"}},"required":["emoji_type"],"type":"object"}},"properties":{"reaction_type":{"$ref":"#/$defs/Emoji"}},"required":["reaction_type"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -617,6 +623,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMessageReactionRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -805,6 +812,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMessageReactionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"action_time":"1626086391570","operator":{"operator_id":"ou_ff0b7ba35fb****","operator_type":"user"},"reaction_id":"ZCaCIjUBVVWSrm5L-3ZTw****","reaction_type":{"emoji_type":"SMILE"}}],"page_token":"YhljsPiGfUgnVAg9urvRFd-BvSqRL****"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

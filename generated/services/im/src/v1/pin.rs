@@ -253,6 +253,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePinRequest {
         response_example: Some(
             r#"{"pin":{"chat_id":"oc_a0553eda9014c201e6969b478895c230","create_time":"1615380573211","message_id":"om_dc13264520392913993dd051dba21dcf","operator_id":"ou_7d8a6e6df7621556ce0d21922b676706ccs","operator_id_type":"open_id"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"message_id":{"type":"string"}},"required":["message_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -367,6 +370,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePinRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -545,6 +549,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPinRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"chat_id":"oc_a0553eda9014c201e6969b478895123","create_time":"1615380573211","message_id":"om_dc13264520392913993dd051dba2123","operator_id":"ou_7d8a6e6df7621556ce0d21922b6767123","operator_id_type":"open_id"}],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhU123=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);

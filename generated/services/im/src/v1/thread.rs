@@ -290,6 +290,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ForwardThreadRequest {
         response_example: Some(
             r#"{"body":{"content":"Merged and Forwarded Message"},"chat_id":"oc_5ad11d72b830411d72b836c20","create_time":"1609296809","deleted":false,"message_id":"om_dc13264520392913993dd051dba21dcf","msg_type":"merge_forward","parent_id":"om_d4be107c616aed9c1da8ed8068570a9f","root_id":"om_40eb06e7b84dc71c03e009ad3c754195","sender":{"id":"cli_9f427eec54ae901b","id_type":"app_id","sender_type":"app","tenant_key":"736588c9260f175e"},"thread_id":"omt_d4be107c616a","update_time":"1609336806","updated":false}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"receive_id":{"type":"string"}},"required":["receive_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

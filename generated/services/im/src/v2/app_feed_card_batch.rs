@@ -129,6 +129,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAppFeedCardBatchRequest {
         response_example: Some(
             r#"{"failed_cards":[{"biz_id":"bdf22389-87ec-4890-9eb6-78a7efaeecbb","reason":"NO_PERMISSION","user_id":"ou_88553eda9014c201e6969b478895c223"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"UserOpenAppFeedCardDeleter":{"properties":{"biz_id":{"type":"string"},"user_id":{"type":"string"}},"required":["biz_id","user_id"],"type":"object"}},"properties":{"feed_cards":{"items":{"$ref":"#/$defs/UserOpenAppFeedCardDeleter"},"maxItems":20,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -218,6 +221,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppFeedCardBatchRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"failed_cards":[{"biz_id":"bdf22389-87ec-4890-9eb6-78a7efaeecbb","reason":"NO_PERMISSION","user_id":"ou_88553eda9014c201e6969b478895c223"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"AppFeedNotify":{"properties":{"close_notify":{"type":["boolean","null"]},"custom_sound_text":{"maxLength":20,"type":["string","null"]},"with_custom_sound":{"type":["boolean","null"]}},"type":"object"},"OpenAppFeedCard":{"properties":{"avatar_key":{"maxLength":100,"minLength":0,"type":["string","null"]},"biz_id":{"maxLength":200,"minLength":0,"type":["string","null"]},"buttons":{"anyOf":[{"$ref":"#/$defs/OpenAppFeedCardButtons"},{"type":"null"}]},"link":{"anyOf":[{"$ref":"#/$defs/OpenAppFeedLink"},{"type":"null"}]},"notify":{"anyOf":[{"$ref":"#/$defs/AppFeedNotify"},{"type":"null"}]},"preview":{"maxLength":120,"minLength":0,"type":["string","null"]},"status_label":{"anyOf":[{"$ref":"#/$defs/OpenFeedStatusLabel"},{"type":"null"}]},"time_sensitive":{"type":["boolean","null"]},"title":{"maxLength":60,"minLength":0,"type":["string","null"]}},"type":"object"},"OpenAppFeedCardButton":{"properties":{"action_map":{"additionalProperties":{"type":"string"},"type":["object","null"]},"action_type":{"type":"string"},"button_type":{"type":["string","null"]},"multi_url":{"anyOf":[{"$ref":"#/$defs/OpenAppFeedCardUrl"},{"type":"null"}]},"text":{"$ref":"#/$defs/OpenAppFeedCardText"}},"required":["action_type","text"],"type":"object"},"OpenAppFeedCardButtons":{"properties":{"buttons":{"items":{"$ref":"#/$defs/OpenAppFeedCardButton"},"maxItems":2,"minItems":0,"type":"array"}},"required":["buttons"],"type":"object"},"OpenAppFeedCardText":{"properties":{"text":{"maxLength":30,"minLength":1,"type":"string"}},"required":["text"],"type":"object"},"OpenAppFeedCardUrl":{"properties":{"android_url":{"maxLength":700,"type":["string","null"]},"ios_url":{"maxLength":700,"type":["string","null"]},"pc_url":{"maxLength":700,"type":["string","null"]},"url":{"maxLength":700,"type":["string","null"]}},"type":"object"},"OpenAppFeedLink":{"properties":{"link":{"maxLength":700,"type":["string","null"]}},"type":"object"},"OpenFeedStatusLabel":{"properties":{"text":{"maxLength":20,"minLength":1,"type":"string"},"type":{"type":"string"}},"required":["text","type"],"type":"object"},"UserOpenAppFeedCardUpdater":{"properties":{"app_feed_card":{"$ref":"#/$defs/OpenAppFeedCard"},"update_fields":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":"array"},"user_id":{"type":"string"}},"required":["app_feed_card","user_id","update_fields"],"type":"object"}},"properties":{"feed_cards":{"items":{"$ref":"#/$defs/UserOpenAppFeedCardUpdater"},"maxItems":20,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -131,6 +131,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBizEntityTagRelationRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"biz_entity_id":{"type":"string"},"tag_biz_type":{"type":"string"},"tag_ids":{"items":{"type":"string"},"maxItems":40,"minItems":0,"type":["array","null"]}},"required":["tag_biz_type","biz_entity_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -195,6 +198,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetBizEntityTagRelationRequest {
         response_example: Some(
             r#"{"tag_info_with_bind_versions":[{"bind_version":"1710401562336","tag_info":{"create_time":"1700793403850","i18n_names":[{"locale":"zh-CN","name":"tagName1"}],"id":"716168xxxxx","name":"tagName1","tag_type":"tenant","update_time":"1700793403850"}}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -262,6 +266,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateBizEntityTagRelationRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"biz_entity_id":{"type":"string"},"tag_biz_type":{"type":"string"},"tag_ids":{"items":{"type":"string"},"maxItems":40,"minItems":0,"type":["array","null"]}},"required":["tag_biz_type","biz_entity_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

@@ -111,6 +111,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateChatButtonRequest {
         response_example: Some(
             r#"{"failed_user_reasons":[{"error_code":0,"error_message":"The user is not in the chat","user_id":"ou_679eaeb583654bff73fefcc6e6371301"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"OpenAppFeedCardButton":{"properties":{"action_map":{"additionalProperties":{"type":"string"},"type":["object","null"]},"action_type":{"type":"string"},"button_type":{"type":["string","null"]},"multi_url":{"anyOf":[{"$ref":"#/$defs/OpenAppFeedCardUrl"},{"type":"null"}]},"text":{"$ref":"#/$defs/OpenAppFeedCardText"}},"required":["action_type","text"],"type":"object"},"OpenAppFeedCardButtons":{"properties":{"buttons":{"items":{"$ref":"#/$defs/OpenAppFeedCardButton"},"maxItems":2,"minItems":0,"type":"array"}},"required":["buttons"],"type":"object"},"OpenAppFeedCardText":{"properties":{"text":{"maxLength":30,"minLength":1,"type":"string"}},"required":["text"],"type":"object"},"OpenAppFeedCardUrl":{"properties":{"android_url":{"maxLength":700,"type":["string","null"]},"ios_url":{"maxLength":700,"type":["string","null"]},"pc_url":{"maxLength":700,"type":["string","null"]},"url":{"maxLength":700,"type":["string","null"]}},"type":"object"}},"properties":{"buttons":{"anyOf":[{"$ref":"#/$defs/OpenAppFeedCardButtons"},{"type":"null"}]},"chat_id":{"type":"string"},"user_ids":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":["array","null"]}},"required":["chat_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

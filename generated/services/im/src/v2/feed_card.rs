@@ -122,6 +122,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BotTimeSentiveFeedCardRequest {
         response_example: Some(
             r#"{"failed_user_reasons":[{"error_code":0,"error_message":"The user is not in the chat","user_id":"ou_679eaeb583654bff73fefcc6e6371301"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"time_sensitive":{"type":"boolean"},"user_ids":{"items":{"type":"string"},"maxItems":50,"minItems":1,"type":"array"}},"required":["time_sensitive","user_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -205,6 +208,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchFeedCardRequest {
         ],
         response_example: Some(
             r#"{"failed_user_reasons":[{"error_code":0,"error_message":"The user is not in the chat","user_id":"ou_679eaeb583654bff73fefcc6e6371301"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"time_sensitive":{"type":"boolean"},"user_ids":{"items":{"type":"string"},"type":"array"}},"required":["time_sensitive","user_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

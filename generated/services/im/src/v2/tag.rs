@@ -133,6 +133,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTagRequest {
         response_example: Some(
             r#"{"create_tag_fail_reason":{"duplicate_id":"716168xxxxx"},"id":"716168xxxxx"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"CreateTag":{"properties":{"i18n_names":{"items":{"$ref":"#/$defs/TagI18nName"},"maxItems":40,"minItems":0,"type":["array","null"]},"name":{"type":"string"},"tag_type":{"type":"string"}},"required":["tag_type","name"],"type":"object"},"TagI18nName":{"properties":{"locale":{"type":"string"},"name":{"type":["string","null"]}},"required":["locale"],"type":"object"}},"properties":{"create_tag":{"$ref":"#/$defs/CreateTag"}},"required":["create_tag"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -212,6 +215,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTagRequest {
         response_example: Some(
             r#"{"tag_infos":[{"create_time":"1700793403850","i18n_names":[{"locale":"zh-CN","name":"tagName1"}],"id":"716168xxxxx","name":"tagName1","tag_type":"tenant","update_time":"1700793403850"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(37usize);
@@ -291,6 +295,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTagRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"patch_tag_fail_reason":{"duplicate_id":"716168xxxxx"},"tag_info":{"create_time":"1700793403850","i18n_names":[{"locale":"zh_cn","name":"标签2"}],"id":"716168xxxxx","name":"标签1","tag_type":"tenant","update_time":"1700793403850"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"PatchTag":{"properties":{"i18n_names":{"items":{"$ref":"#/$defs/TagI18nName"},"maxItems":40,"minItems":0,"type":["array","null"]},"id":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"},"TagI18nName":{"properties":{"locale":{"type":"string"},"name":{"type":["string","null"]}},"required":["locale"],"type":"object"}},"properties":{"patch_tag":{"anyOf":[{"$ref":"#/$defs/PatchTag"},{"type":"null"}]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -89,6 +89,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchUpdateUrlPreviewRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"open_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"preview_tokens":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"}},"required":["preview_tokens"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

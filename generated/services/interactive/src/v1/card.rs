@@ -171,6 +171,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateCardRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Card":{"properties":{"open_ids":{"items":{},"type":["array","null"]}},"type":"object"}},"properties":{"card":{"$ref":"#/$defs/Card"},"token":{"type":"string"}},"required":["token","card"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -54,6 +54,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTicketRequest {
         response_example: Some(
             r#"{"expire_in":7200,"ticket":"0560604568baf296731aa37f0c8ebe3e049c19d7"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

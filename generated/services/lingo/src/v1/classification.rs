@@ -149,6 +149,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListClassificationRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"father_id":"704960692***837777","i18n_names":[{"language":1,"name":"词典分类"}],"id":"7049606926****37761","name":"行业术语"}],"page_token":"408ecac018b2e3518db37275e812****bb8ad3e755fc886f322ac6c430ba"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -73,6 +73,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRepoRequest {
         response_example: Some(
             r#"{"items":[{"id":"71527909***274113","name":"全员词库"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

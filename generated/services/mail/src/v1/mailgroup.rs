@@ -224,6 +224,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupRequest {
         response_example: Some(
             r#"{"description":"mail group for testing","direct_members_count":"10","email":"test_mail_group@xxx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxxxxxxxxxxxxxx","name":"test mail group","who_can_send_mail":"ALL_INTERNAL_USERS"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"email":{"type":["string","null"]},"name":{"type":["string","null"]},"who_can_send_mail":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -278,6 +281,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -332,6 +336,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupRequest {
         response_example: Some(
             r#"{"description":"mail group for testing","direct_members_count":"10","email":"test_mail_group@xxx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxxxxxxxxxxxxxx","name":"test mail group","who_can_send_mail":"ALL_INTERNAL_USERS"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -455,6 +460,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"description":"mail group for testing","direct_members_count":"10","email":"test_mail_group@xxx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxxxxxxxxxxxxxx","name":"test mail group","who_can_send_mail":"ALL_INTERNAL_USERS"}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);
@@ -578,6 +584,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchMailgroupRequest {
         response_example: Some(
             r#"{"description":"xxx","direct_members_count":"x","email":"xx@xx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxx","name":"xxx","who_can_send_mail":"ANYONE"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"email":{"type":["string","null"]},"name":{"type":["string","null"]},"who_can_send_mail":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -667,6 +676,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateMailgroupRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(
             r#"{"description":"xxx","direct_members_count":"x","email":"xx@xx.xx","include_all_company_member":false,"include_external_member":true,"mailgroup_id":"xxx","name":"xxx","who_can_send_mail":"ANYONE"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"email":{"type":["string","null"]},"name":{"type":["string","null"]},"who_can_send_mail":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupAliasRequest {
         response_example: Some(
             r#"{"mailgroup_alias":{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"email_alias":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -250,6 +253,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupAliasRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);
@@ -315,6 +319,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupAliasRequest {
         response_example: Some(
             r#"{"items":[{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

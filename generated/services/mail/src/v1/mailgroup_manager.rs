@@ -174,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateMailgroupManagerReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"MailgroupManager":{"properties":{"user_id":{"maxLength":1024,"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"mailgroup_manager_list":{"items":{"$ref":"#/$defs/MailgroupManager"},"maxItems":200,"minItems":0,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -288,6 +291,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteMailgroupManagerReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"MailgroupManager":{"properties":{"user_id":{"maxLength":1024,"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"mailgroup_manager_list":{"items":{"$ref":"#/$defs/MailgroupManager"},"maxItems":200,"minItems":0,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -447,6 +453,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupManagerRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"user_id":"xxxxxx"}],"page_token":"xxxxxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

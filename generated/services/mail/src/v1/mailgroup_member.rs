@@ -263,6 +263,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateMailgroupMemberRequest
         response_example: Some(
             r#"{"items":[{"department_id":"xxxxxxxxxx","email":"test_member@xxx.xx","member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"MailgroupMember":{"properties":{"department_id":{"type":["string","null"]},"email":{"type":["string","null"]},"member_id":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}},"properties":{"items":{"items":{"$ref":"#/$defs/MailgroupMember"},"maxItems":200,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -358,6 +361,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteMailgroupMemberRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"member_id_list":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -466,6 +472,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupMemberRequest {
         response_example: Some(
             r#"{"department_id":"xxxxxxxxxx","email":"test_member@xxx.xx","member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"department_id":{"type":["string","null"]},"email":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -541,6 +550,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -637,6 +647,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupMemberRequest {
         response_example: Some(
             r#"{"department_id":"xxxxxxxxxx","email":"test_member@xxx.xx","member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -784,6 +795,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupMemberRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"department_id":"xxxxxxxxxx","email":"test_member@xxx.xx","member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);

@@ -263,6 +263,9 @@ for BatchCreateMailgroupPermissionMemberRequest {
         response_example: Some(
             r#"{"items":[{"department_id":"xxxxxxxxxx","email":"xxx@xx.x","permission_member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"MailgroupPermissionMember":{"properties":{"department_id":{"type":["string","null"]},"email":{"type":["string","null"]},"permission_member_id":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}},"properties":{"items":{"items":{"$ref":"#/$defs/MailgroupPermissionMember"},"maxItems":200,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -360,6 +363,9 @@ for BatchDeleteMailgroupPermissionMemberRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"permission_member_id_list":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":"array"}},"required":["permission_member_id_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -456,6 +462,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMailgroupPermissionMemberRe
         response_example: Some(
             r#"{"department_id":"xxxxxxxxxx","email":"xxx@xx.x","permission_member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"department_id":{"type":["string","null"]},"email":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -534,6 +543,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteMailgroupPermissionMemberRe
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -636,6 +646,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMailgroupPermissionMemberReque
         response_example: Some(
             r#"{"department_id":"xxxxxxxxxx","email":"xxx@xx.x","permission_member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -786,6 +797,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMailgroupPermissionMemberRequ
         response_example: Some(
             r#"{"has_more":true,"items":[{"department_id":"xxxxxxxxxx","email":"xxx@xx.x","permission_member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -262,6 +262,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxRequest {
         response_example: Some(
             r#"{"email":"test_public_mailbox@xxx.xx","geo":"cn","name":"test public mailbox","public_mailbox_id":"xxxxxxxxxxxxxxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"email":{"type":["string","null"]},"geo":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -316,6 +319,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -370,6 +374,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPublicMailboxRequest {
         response_example: Some(
             r#"{"email":"test_public_mailbox@xxx.xx","geo":"cn","name":"test public mailbox","public_mailbox_id":"xxxxxxxxxxxxxxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -469,6 +474,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"email":"test_public_mailbox@xxx.xx","geo":"cn","name":"test public mailbox","public_mailbox_id":"xxxxxxxxxxxxxxx"}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -583,6 +589,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPublicMailboxRequest {
         response_example: Some(
             r#"{"email":"xx@xx.xx","name":"xxx","public_mailbox_id":"xxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"email":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -656,6 +665,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveToRecycleBinPublicMailboxRe
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"to_mail_address":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -743,6 +755,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdatePublicMailboxRequest {
         rate_limit: &[],
         response_example: Some(
             r#"{"email":"xx@xx.xx","name":"xxx","public_mailbox_id":"xxx"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"email":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -177,6 +177,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxAliasRequest {
         response_example: Some(
             r#"{"public_mailbox_alias":{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"email_alias":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -256,6 +259,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxAliasRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -321,6 +325,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxAliasRequest {
         response_example: Some(
             r#"{"items":[{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -270,6 +270,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreatePublicMailboxMemberReq
         response_example: Some(
             r#"{"items":[{"member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"PublicMailboxMember":{"properties":{"member_id":{"type":["string","null"]},"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}},"properties":{"items":{"items":{"$ref":"#/$defs/PublicMailboxMember"},"maxItems":200,"minItems":1,"type":"array"}},"required":["items"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -362,6 +365,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeletePublicMailboxMemberReq
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"member_id_list":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":"array"}},"required":["member_id_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);
@@ -421,6 +427,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ClearPublicMailboxMemberRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -503,6 +510,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePublicMailboxMemberRequest 
         response_example: Some(
             r#"{"member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"type":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -578,6 +588,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeletePublicMailboxMemberRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(50, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -663,6 +674,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPublicMailboxMemberRequest {
         response_example: Some(
             r#"{"member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -793,6 +805,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPublicMailboxMemberRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"member_id":"xxxxxxxxxxxxxxx","type":"USER","user_id":"xxxxxxxxxx"}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -73,6 +73,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserRequest {
         response_example: Some(
             r#"{"user_list":[{"email":"aaa@lark.com","status":4,"type":1}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"email_list":{"items":{"type":"string"},"type":"array"}},"required":["email_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -123,6 +123,7 @@ impl ::feishu_runtime::codegen::ApiRequest for AccessibleMailboxesUserMailboxReq
         response_example: Some(
             r#"{"accessible_mailboxes":[{"email_address":"abc@abc.com","email_type":"USER_PRIMARY"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -190,6 +191,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -177,6 +177,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxAliasRequest {
         response_example: Some(
             r#"{"user_mailbox_alias":{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"email_alias":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -253,6 +256,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxAliasRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -366,6 +370,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxAliasRequest {
         response_example: Some(
             r#"{"items":[{"email_alias":"xxx@xx.xxx","primary_email":"xxx@xx.xxx"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

@@ -309,6 +309,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxDraftRequest {
         response_example: Some(
             r#"{"draft":{"id":"268dce11-85f7-427d-8756-6be3abc850fd","message":{"attachments":[{"attachment_type":1,"body":"aGVsbG8gd29ybGQK","cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","raw":"Q29udGVudC1UeXBlOiB0ZXh0L3BsYWluOyBjaGFyc2V0PSJ1cy1hc2NpaSIKTUlNRS1WZXJzaW9uOiAxLjAKQ29udGVudC1UcmFuc2Zlci1FbmNvZGluZzogN2JpdAp0bzogdG9AeHh4Lnh4CmZyb206IHNlbmRlckB4eHgueHgKc3ViamVjdDogdGhpcyBpcyBhIHN1YmplY3QKCnRoaXMgaXMgdGhlIG1lc3NhZ2UgYm9keS4=","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":false,"risk_banner_level":"WARNING","risk_banner_reason":"IMPERSONATE_DOMAIN","spam_banner_info":"larksuite.com","spam_banner_type":"USER_REPORT","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"raw":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -394,6 +397,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxDraftRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -499,6 +503,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxDraftRequest {
         response_example: Some(
             r#"{"draft":{"id":"268dce11-85f7-427d-8756-6be3abc850fd","message":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":false,"risk_banner_level":"WARNING","risk_banner_reason":"IMPERSONATE_DOMAIN","spam_banner_info":"larksuite.com","spam_banner_type":"USER_REPORT","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -638,6 +643,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxDraftRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"id":"268dce11-85f7-427d-8756-6be3abc850fd"}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -823,6 +829,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SendUserMailboxDraftRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{"message_id":"xxxx","thread_id":"xxxx"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -957,6 +964,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserMailboxDraftRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"draft":{"id":"268dce11-85f7-427d-8756-6be3abc850fd","message":{"attachments":[{"attachment_type":1,"body":"aGVsbG8gd29ybGQK","cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","raw":"Q29udGVudC1UeXBlOiB0ZXh0L3BsYWluOyBjaGFyc2V0PSJ1cy1hc2NpaSIKTUlNRS1WZXJzaW9uOiAxLjAKQ29udGVudC1UcmFuc2Zlci1FbmNvZGluZzogN2JpdAp0bzogInRvIiA8dG9AeHh4Lnh4Pgpmcm9tOiAiZnJvbSIgPGZyb21AeHh4Lnh4PgpzdWJqZWN0OiB0aGlzIGlzIGEgc3ViamVjdAoKdGhpcyBpcyB0aGUgbWVzc2FnZSBib2R5Lg","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":false,"risk_banner_level":"WARNING","risk_banner_reason":"IMPERSONATE_DOMAIN","spam_banner_info":"larksuite.com","spam_banner_type":"USER_REPORT","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"raw":{"type":"string"}},"required":["raw"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -143,6 +143,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscribeUserMailboxEventRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"event_type":{"format":"int64","type":"integer"}},"required":["event_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -211,6 +214,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SubscriptionUserMailboxEventReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
         response_example: Some(r#"{"event_types":[1]}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -282,6 +286,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UnsubscribeUserMailboxEventReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"event_type":{"format":"int64","type":"integer"}},"required":["event_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

@@ -224,6 +224,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxFolderRequest {
         response_example: Some(
             r#"{"folder":{"folder_type":1,"id":"7620003644728938013","name":"newsletter 相关","parent_folder_id":"725627422334644","unread_message_count":3,"unread_thread_count":4}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"name":{"maxLength":250,"minLength":1,"type":"string"},"parent_folder_id":{"type":"string"}},"required":["name","parent_folder_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -306,6 +309,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxFolderRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -385,6 +389,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxFolderRequest {
         response_example: Some(
             r#"{"folder":{"folder_type":1,"id":"7620095646711680541","name":"newsletter 相关","parent_folder_id":"725627422334644","unread_message_count":3,"unread_thread_count":4}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -471,6 +476,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxFolderRequest {
         response_example: Some(
             r#"{"items":[{"folder_type":1,"id":"12314123123123123","name":"newsletter 相关","parent_folder_id":"725627422334644","unread_message_count":3,"unread_thread_count":4}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -572,6 +578,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserMailboxFolderRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"name":{"maxLength":250,"minLength":1,"type":["string","null"]},"parent_folder_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);

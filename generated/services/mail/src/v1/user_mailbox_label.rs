@@ -251,6 +251,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxLabelRequest {
         response_example: Some(
             r#"{"label":{"background_color":"blue","id":"7620003644728938013","messages_unread":0,"name":"test"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Label":{"properties":{"background_color":{"type":["string","null"]},"id":{"type":["string","null"]},"messages_unread":{"format":"int64","type":["integer","null"]},"name":{"maxLength":255,"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"label":{"$ref":"#/$defs/Label"}},"required":["label"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -342,6 +345,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxLabelRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -430,6 +434,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxLabelRequest {
         response_example: Some(
             r#"{"label":{"background_color":"blue","id":"7620003644728938013","messages_unread":0,"name":"test"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -507,6 +512,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxLabelRequest {
         response_example: Some(
             r#"{"items":[{"background_color":"blue","id":"7620003644728938013","messages_unread":0,"name":"test"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -628,6 +634,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserMailboxLabelRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"label":{"background_color":"blue","id":"7620003644728938013","messages_unread":0,"name":"test"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Label":{"properties":{"background_color":{"type":["string","null"]},"id":{"type":["string","null"]},"messages_unread":{"format":"int64","type":["integer","null"]},"name":{"maxLength":255,"minLength":1,"type":["string","null"]}},"type":"object"}},"properties":{"label":{"$ref":"#/$defs/Label"}},"required":["label"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

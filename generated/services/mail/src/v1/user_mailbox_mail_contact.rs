@@ -200,6 +200,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxMailContactReque
         response_example: Some(
             r#"{"mail_contact":{"avatar":"https://exampleimg.com/xxxx.jpg","company":"张三科技有限公司","id":"7256274576546463764","mail_address":"zhangsan@example.com","name":"张三","phone":"19912341234","position":"CEO","remark":"飞书发布会认识","tag":"朋友"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"company":{"maxLength":64,"type":["string","null"]},"mail_address":{"maxLength":319,"type":["string","null"]},"name":{"maxLength":64,"minLength":1,"type":"string"},"phone":{"maxLength":40,"type":["string","null"]},"position":{"maxLength":64,"type":["string","null"]},"remark":{"maxLength":1000,"type":["string","null"]},"tag":{"maxLength":64,"type":["string","null"]}},"required":["name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -282,6 +285,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxMailContactReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(97usize);
@@ -398,6 +402,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxMailContactRequest
         response_example: Some(
             r#"{"has_more":true,"items":[{"avatar":"https://exampleimg.com/xxxx.jpg","company":"张三科技有限公司","id":"7256274576546463764","mail_address":"zhangsan@example.com","name":"张三","phone":"19912341234","position":"CEO","remark":"飞书发布会认识","tag":"朋友"}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -523,6 +528,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchUserMailboxMailContactReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"company":{"maxLength":64,"type":["string","null"]},"mail_address":{"maxLength":319,"type":["string","null"]},"name":{"maxLength":64,"minLength":1,"type":"string"},"phone":{"maxLength":40,"type":["string","null"]},"position":{"maxLength":64,"type":["string","null"]},"remark":{"maxLength":1000,"type":["string","null"]},"tag":{"maxLength":64,"type":["string","null"]}},"required":["name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(97usize);

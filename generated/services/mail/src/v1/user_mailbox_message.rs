@@ -367,6 +367,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetUserMailboxMessageRequest
         response_example: Some(
             r#"{"messages":[{"attachments":[{"attachment_type":1,"body":"aGVsbG8gd29ybGQK","cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","raw":"Q29udGVudC1UeXBlOiB0ZXh0L3BsYWluOyBjaGFyc2V0PSJ1cy1hc2NpaSIKTUlNRS1WZXJzaW9uOiAxLjAKQ29udGVudC1UcmFuc2Zlci1FbmNvZGluZzogN2JpdAp0bzogInRvIiA8dG9AeHh4Lnh4Pgpmcm9tOiAiZnJvbSIgPGZyb21AeHh4Lnh4PgpzdWJqZWN0OiB0aGlzIGlzIGEgc3ViamVjdAoKdGhpcyBpcyB0aGUgbWVzc2FnZSBib2R5Lg","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":false,"risk_banner_level":"WARNING","risk_banner_reason":"IMPERSONATE_DOMAIN","spam_banner_info":"larksuite.com","spam_banner_type":"USER_REPORT","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"format":{"type":["string","null"]},"message_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -493,6 +496,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchModifyUserMailboxMessageRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"add_folder":{"maxLength":100,"minLength":0,"type":["string","null"]},"add_label_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"message_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"remove_label_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);
@@ -595,6 +601,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchTrashUserMailboxMessageReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"message_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -699,6 +708,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxMessageRequest {
         response_example: Some(
             r#"{"message":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":true,"risk_banner_level":"1","risk_banner_reason":"101","spam_banner_info":"larksuite.com","spam_banner_type":"1","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -804,6 +814,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetByCardUserMailboxMessageReques
         response_example: Some(
             r#"{"card_id":"512ca581-6059-4449-8150-5522e6646d32","message_ids":["TnAwLzVZbjB3TTcyeU5Tek1UMHRFa0l3aStNPQ=="],"owner_info":{"owner_user_id":"ou_7dab8a3d3cdcc9da365777c7ad115d62","public_mailbox_id":"xxx","type":"user"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -968,6 +979,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxMessageRequest {
         response_example: Some(
             r#"{"has_more":true,"items":["ZWEyNGRmY2QtOTVlNy00NzlhLTg5MjItMjFjOTQ5ZjIzZjJl"],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -1132,6 +1144,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ModifyUserMailboxMessageRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"add_folder":{"maxLength":100,"minLength":0,"type":["string","null"]},"add_label_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"remove_label_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(94usize);
@@ -1325,6 +1340,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SendUserMailboxMessageRequest {
         response_example: Some(
             r#"{"message_id":"48451e97-4743-4a55-a9a3-b5c656b69c05","thread_id":"14151e97-4743-4a55-a9a3-b5c656b69c05"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Attachment":{"properties":{"attachment_type":{"format":"int64","type":["integer","null"]},"body":{"maxLength":51729750,"type":"string"},"cid":{"type":["string","null"]},"filename":{"type":"string"},"id":{"type":["string","null"]},"is_inline":{"type":["boolean","null"]}},"required":["body","filename"],"type":"object"},"MailAddress":{"properties":{"mail_address":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}},"properties":{"attachments":{"items":{"$ref":"#/$defs/Attachment"},"type":["array","null"]},"bcc":{"items":{"$ref":"#/$defs/MailAddress"},"type":["array","null"]},"body_html":{"type":["string","null"]},"body_plain_text":{"type":["string","null"]},"cc":{"items":{"$ref":"#/$defs/MailAddress"},"type":["array","null"]},"dedupe_key":{"type":["string","null"]},"head_from":{"anyOf":[{"$ref":"#/$defs/MailAddress"},{"type":"null"}]},"raw":{"type":["string","null"]},"subject":{"type":["string","null"]},"to":{"items":{"$ref":"#/$defs/MailAddress"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -1413,6 +1431,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TrashUserMailboxMessageRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

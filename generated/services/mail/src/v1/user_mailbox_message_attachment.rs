@@ -137,6 +137,7 @@ for DownloadUrlUserMailboxMessageAttachmentRequest {
         response_example: Some(
             r#"{"download_urls":[{"attachment_id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","download_url":"https://api-drive-stream.blmpb.com/space/api/box/stream/download/authcode/?code=YTZiZGViMDg3NzRjMzEwOWRkMGI1MTJlYmQxYTFmYTBfZTA5ZjZiOWU4NDYzMzkxMDUyOTIxMzBmNTVjMjAyZTFfSUQ6NzI4MTE4Nzg1OTE5NTc3Mjk0N18xNjk1ODg4NjQyOjE2OTU4ODg3MDJfVjM"}],"failed_ids":["YQqYbQHoQoDqXjxWKhJbo8Gicjf"]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(112usize);

@@ -224,6 +224,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxRuleRequest {
         response_example: Some(
             r#"{"rule":{"action":{"items":[{"input":"283412371233","type":1}]},"condition":{"items":[{"input":"hello@world.com","operator":1,"type":1}],"match_type":1},"id":"123124123123","ignore_the_rest_of_rules":false,"is_enable":false,"name":"将李三的邮件标记为垃圾邮件"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"RuleAction":{"properties":{"items":{"items":{"$ref":"#/$defs/RuleActionItem"},"maxItems":32,"minItems":1,"type":"array"}},"required":["items"],"type":"object"},"RuleActionItem":{"properties":{"input":{"type":["string","null"]},"type":{"format":"int64","type":["integer","null"]}},"type":"object"},"RuleCondition":{"properties":{"items":{"items":{"$ref":"#/$defs/RuleConditionItem"},"maxItems":32,"minItems":1,"type":"array"},"match_type":{"format":"int64","type":["integer","null"]}},"required":["items"],"type":"object"},"RuleConditionItem":{"properties":{"input":{"type":["string","null"]},"operator":{"format":"int64","type":["integer","null"]},"type":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"action":{"$ref":"#/$defs/RuleAction"},"condition":{"$ref":"#/$defs/RuleCondition"},"ignore_the_rest_of_rules":{"type":"boolean"},"is_enable":{"type":"boolean"},"name":{"maxLength":255,"minLength":1,"type":"string"}},"required":["condition","action","ignore_the_rest_of_rules","name","is_enable"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -303,6 +306,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxRuleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -374,6 +378,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxRuleRequest {
         response_example: Some(
             r#"{"items":[{"action":{"items":[{"input":"283412371233","type":1}]},"condition":{"items":[{"input":"hello@world.com","operator":1,"type":1}],"match_type":1},"id":"123124123123","ignore_the_rest_of_rules":false,"is_enable":false,"name":"将李三的邮件标记为垃圾邮件"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -464,6 +469,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReorderUserMailboxRuleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(1, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"rule_ids":{"items":{"type":"string"},"minItems":1,"type":"array"}},"required":["rule_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -566,6 +574,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserMailboxRuleRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"RuleAction":{"properties":{"items":{"items":{"$ref":"#/$defs/RuleActionItem"},"maxItems":32,"minItems":1,"type":"array"}},"required":["items"],"type":"object"},"RuleActionItem":{"properties":{"input":{"type":["string","null"]},"type":{"format":"int64","type":["integer","null"]}},"type":"object"},"RuleCondition":{"properties":{"items":{"items":{"$ref":"#/$defs/RuleConditionItem"},"maxItems":32,"minItems":1,"type":"array"},"match_type":{"format":"int64","type":["integer","null"]}},"required":["items"],"type":"object"},"RuleConditionItem":{"properties":{"input":{"type":["string","null"]},"operator":{"format":"int64","type":["integer","null"]},"type":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"action":{"$ref":"#/$defs/RuleAction"},"condition":{"$ref":"#/$defs/RuleCondition"},"ignore_the_rest_of_rules":{"type":"boolean"},"is_enable":{"type":"boolean"},"name":{"maxLength":255,"minLength":1,"type":"string"}},"required":["condition","action","ignore_the_rest_of_rules","name","is_enable"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

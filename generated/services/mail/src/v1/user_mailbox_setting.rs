@@ -101,6 +101,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SendAsUserMailboxSettingRequest {
         response_example: Some(
             r#"{"sendable_addresses":[{"email_address":"abc@abc.com","email_type":"USER_PRIMARY","name":"Mike"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

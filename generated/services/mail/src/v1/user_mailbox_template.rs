@@ -264,6 +264,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMailboxTemplateRequest 
         response_example: Some(
             r#"{"template":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"plan.xlsx","id":"boxcnrHpsg1QDqXPrJXWPwbqsKh","is_inline":false}],"bccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"ccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"create_time":"1716279320000","is_plain_text_mode":false,"name":"销售跟进模板","subject":"关于本周订单跟进","template_content":"Hi ${name},","template_id":"7281187859195772947","tos":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"MailAddress":{"properties":{"mail_address":{"type":"string"},"name":{"type":["string","null"]}},"required":["mail_address"],"type":"object"},"Template":{"properties":{"attachments":{"items":{"$ref":"#/$defs/TemplateAttachment"},"maxItems":50,"minItems":0,"type":["array","null"]},"bccs":{"items":{"$ref":"#/$defs/MailAddress"},"maxItems":100,"minItems":0,"type":["array","null"]},"ccs":{"items":{"$ref":"#/$defs/MailAddress"},"maxItems":100,"minItems":0,"type":["array","null"]},"create_time":{"type":["string","null"]},"is_plain_text_mode":{"type":["boolean","null"]},"name":{"maxLength":100,"minLength":1,"type":"string"},"subject":{"maxLength":1000,"type":["string","null"]},"template_content":{"maxLength":3145728,"type":["string","null"]},"template_id":{"type":["string","null"]},"tos":{"items":{"$ref":"#/$defs/MailAddress"},"maxItems":100,"minItems":0,"type":["array","null"]}},"required":["name"],"type":"object"},"TemplateAttachment":{"properties":{"attachment_type":{"format":"int64","type":["integer","null"]},"cid":{"maxLength":255,"type":["string","null"]},"filename":{"maxLength":255,"type":["string","null"]},"id":{"type":["string","null"]},"is_inline":{"type":["boolean","null"]}},"type":"object"}},"properties":{"template":{"$ref":"#/$defs/Template"}},"required":["template"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -358,6 +361,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteUserMailboxTemplateRequest 
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -449,6 +453,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxTemplateRequest {
         response_example: Some(
             r#"{"template":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"plan.xlsx","id":"boxcnrHpsg1QDqXPrJXWPwbqsKh","is_inline":false}],"bccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"ccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"create_time":"1716279320000","is_plain_text_mode":false,"name":"销售跟进模板","subject":"关于本周订单跟进","template_content":"Hi ${name},","template_id":"7281187859195772947","tos":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(89usize);
@@ -520,6 +525,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxTemplateRequest {
         response_example: Some(
             r#"{"items":[{"create_time":"1716279320000","name":"销售跟进模板","template_id":"7281187859195772947"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -653,6 +659,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateUserMailboxTemplateRequest 
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"template":{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"plan.xlsx","id":"boxcnrHpsg1QDqXPrJXWPwbqsKh","is_inline":false}],"bccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"ccs":[{"mail_address":"mike@outlook.com","name":"Mike"}],"create_time":"1716279320000","is_plain_text_mode":false,"name":"销售跟进模板","subject":"关于本周订单跟进","template_content":"Hi ${name},","template_id":"7281187859195772947","tos":[{"mail_address":"mike@outlook.com","name":"Mike"}]}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"MailAddress":{"properties":{"mail_address":{"type":"string"},"name":{"type":["string","null"]}},"required":["mail_address"],"type":"object"},"Template":{"properties":{"attachments":{"items":{"$ref":"#/$defs/TemplateAttachment"},"maxItems":50,"minItems":0,"type":["array","null"]},"bccs":{"items":{"$ref":"#/$defs/MailAddress"},"maxItems":100,"minItems":0,"type":["array","null"]},"ccs":{"items":{"$ref":"#/$defs/MailAddress"},"maxItems":100,"minItems":0,"type":["array","null"]},"create_time":{"type":["string","null"]},"is_plain_text_mode":{"type":["boolean","null"]},"name":{"maxLength":100,"minLength":1,"type":"string"},"subject":{"maxLength":1000,"type":["string","null"]},"template_content":{"maxLength":3145728,"type":["string","null"]},"template_id":{"type":["string","null"]},"tos":{"items":{"$ref":"#/$defs/MailAddress"},"maxItems":100,"minItems":0,"type":["array","null"]}},"required":["name"],"type":"object"},"TemplateAttachment":{"properties":{"attachment_type":{"format":"int64","type":["integer","null"]},"cid":{"maxLength":255,"type":["string","null"]},"filename":{"maxLength":255,"type":["string","null"]},"id":{"type":["string","null"]},"is_inline":{"type":["boolean","null"]}},"type":"object"}},"properties":{"template":{"$ref":"#/$defs/Template"}},"required":["template"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -154,6 +154,7 @@ for DownloadUrlUserMailboxTemplateAttachmentRequest {
         response_example: Some(
             r#"{"download_urls":[{"attachment_id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","download_url":"https://api-drive-stream.feishu.cn/space/api/box/stream/download/authcode/?code=YTZiZGViMDg3NzRjMzEwOWRkMGI1MTJlYmQxYTFmYTBfZTA5ZjZiOWU4NDYzMzkxMDUyOTIxMzBmNTVjMjAyZTFfSUQ6NzI4MTE4Nzg1OTE5NTc3Mjk0N18xNjk1ODg4NjQyOjE2OTU4ODg3MDJfVjM"}],"failed_reasons":[{"attachment_id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","reason":"attachment_not_found"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);

@@ -269,6 +269,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchModifyUserMailboxThreadReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"add_folder":{"type":["string","null"]},"add_label_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"remove_label_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"thread_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);
@@ -371,6 +374,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchTrashUserMailboxThreadReques
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"thread_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -495,6 +501,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMailboxThreadRequest {
         response_example: Some(
             r#"{"thread":{"body_preview":"hello world","id":"xx","messages":[{"attachments":[{"attachment_type":1,"cid":"image1@example.com","filename":"helloworld.txt","id":"YQqYbQHoQoDqXjxWKhJbo8Gicjf","is_inline":false}],"bcc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"body_html":"xxxx","body_plain_text":"xxxxx","body_preview":"xxxxx","cc":[{"mail_address":"mike@outlook.com","name":"Mike"}],"folder_id":"INBOX","head_from":{"mail_address":"mike@outlook.com","name":"Mike"},"in_reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","internal_date":"1682377086000","label_ids":["FLAGGED"],"message_id":"tfuh9N4WnzU6jdDw=","message_state":1,"priority_type":"0","references":"<5678.abcd@test.com>\r\n\t<1234.abcd@message-id>","reply_to":"06d20.dbf451a3.808a.475a.acc9.1363dfd20f36@larksuite.com","security_level":{"is_header_from_external":false,"is_risk":false,"risk_banner_level":"WARNING","risk_banner_reason":"IMPERSONATE_DOMAIN","spam_banner_info":"larksuite.com","spam_banner_type":"USER_REPORT","spam_user_rule_id":"7618365627924925388","via_domain":"larksuite.com"},"smtp_message_id":"ay0azrJDvbs3FJAg@outlook.com","subject":"邮件标题","thread_id":"tfuh9N4WnzU6jdDw=","to":[{"mail_address":"mike@outlook.com","name":"Mike"}]}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -703,6 +710,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserMailboxThreadRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"body_preview":"hello world","id":"xx"}],"page_token":"xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -855,6 +863,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ModifyUserMailboxThreadRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"add_folder":{"type":["string","null"]},"add_label_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]},"remove_label_ids":{"items":{"type":"string"},"maxItems":20,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -945,6 +956,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TrashUserMailboxThreadRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(91usize);

@@ -150,6 +150,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BindUserAuthDataRelationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"authorized_user_ids":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":"array"},"root_dimension_type":{"maxLength":200,"minLength":1,"type":"string"},"sub_dimension_types":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":"array"},"uams_app_id":{"maxLength":200,"minLength":1,"type":"string"}},"required":["root_dimension_type","sub_dimension_types","authorized_user_ids","uams_app_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -262,6 +265,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UnbindUserAuthDataRelationRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"authorized_user_ids":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":"array"},"root_dimension_type":{"maxLength":200,"minLength":1,"type":"string"},"sub_dimension_types":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":"array"},"uams_app_id":{"maxLength":200,"minLength":1,"type":"string"}},"required":["root_dimension_type","sub_dimension_types","authorized_user_ids","uams_app_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

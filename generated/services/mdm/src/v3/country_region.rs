@@ -446,6 +446,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCountryRegionRequest {
         response_example: Some(
             r#"{"data":[{"alpha_2_code":"AD","alpha_3_code":"AND","continents":{"multilingual_name":{"zh-CN":"安道尔"},"value":"2"},"full_name":{"multilingual_value":{"zh-CN":"安道尔公国"},"return_language":"zh-CN","value":"安道尔公国"},"global_code":"+376","mdm_code":"MDCT00000001","name":{"multilingual_value":{"zh-CN":"安道尔"},"return_language":"zh-CN","value":"安道尔"},"numeric_code":"20","status":"1"}],"next_page_token":"token","total":"0"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Expression":{"properties":{"field":{"type":"string"},"operator":{"type":"string"},"value":{"$ref":"#/$defs/Value"}},"required":["field","operator","value"],"type":"object"},"Filter":{"properties":{"expressions":{"items":{"$ref":"#/$defs/Expression"},"maxItems":100,"minItems":0,"type":["array","null"]},"logic":{"type":"string"}},"required":["logic"],"type":"object"},"Value":{"properties":{"bool_value":{"type":["boolean","null"]},"int_list_value":{"items":{"type":"string"},"type":["array","null"]},"int_value":{"type":["string","null"]},"string_list_value":{"items":{"type":"string"},"type":["array","null"]},"string_value":{"type":["string","null"]}},"type":"object"}},"properties":{"common":{},"filter":{"anyOf":[{"$ref":"#/$defs/Filter"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -150,6 +150,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetBuildingRequest {
         response_example: Some(
             r#"{"buildings":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","country_id":"Country id","description":"Some description","district_id":"District id","floors":["F1"],"name":"Building name"},{"building_id":"omb_38570e4f0fd9ecf15030d3cc8b388f3a","country_id":"Country id","description":"Some description","district_id":"District id","floors":["F1","F2"],"name":"Building name_2"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -202,6 +203,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdBuildingRequest {
         response_example: Some(
             r#"{"buildings":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","custom_bulding_id":"test01"},{"building_id":"omb_38570e4f0fd9ecf15030d3cc8b388f3a","custom_bulding_id":"test02"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -245,6 +247,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBuildingRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"country_id":{"type":"string"},"custom_building_id":{"type":["string","null"]},"district_id":{"type":"string"},"floors":{"items":{"type":"string"},"type":"array"},"name":{"type":"string"}},"required":["name","floors","country_id","district_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -288,6 +293,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteBuildingRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"building_id":{"type":"string"}},"required":["building_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -377,6 +385,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListBuildingRequest {
         response_example: Some(
             r#"{"buildings":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","country_id":"country id","description":"Some description","district_id":"district id","floors":["F1"],"name":"Building name"}],"has_more":true,"page_token":"1"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -451,6 +460,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateBuildingRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"building_id":{"type":"string"},"country_id":{"type":["string","null"]},"custom_building_id":{"type":["string","null"]},"district_id":{"type":["string","null"]},"floors":{"items":{"type":"string"},"type":["array","null"]},"name":{"type":["string","null"]}},"required":["building_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -51,6 +51,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCountryRequest {
         response_example: Some(
             r#"{"countries":[{"country_id":"1814991","name":"中国"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -59,6 +59,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDistrictRequest {
         response_example: Some(
             r#"{"districts":[{"district_id":"1796236","name":"上海"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -83,6 +83,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetFreebusyRequest {
         response_example: Some(
             r#"{"free_busy":{"omm_83d09ad4f6896e02029a6a075f71c9d1":[{"end_time":"2019-09-04T09:30:00+08:00","organizer_info":{"name":"张三","open_id":"ou_09379914ab6dde664x9daf84d8b13842"},"original_time":0,"start_time":"2019-09-04T09:00:00+08:00","uid":"bff6b51f-b7c1-40c6-b8ef-aef966c9ffc7"}],"omm_c7e9ef91ec9f3c007f1dfb2503918981":[{"end_time":"2020-01-14T19:00:00+08:00","organizer_info":{"name":"xxx","open_id":"ou_09379914ab6dde66499daf94d8b13842"},"original_time":1578997800,"start_time":"2020-01-14T18:30:00+08:00","uid":"5632b176-4f0e-44eb-8331-c4b155ed270f"}]},"time_max":"2019-09-04T09:45:00+08:00","time_min":"2019-09-04T08:45:00+08:00"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -61,6 +61,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateInstanceReplyRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"original_time":{"format":"int64","type":"integer"},"room_id":{"type":"string"},"status":{"type":"string"},"uid":{"type":"string"}},"required":["room_id","uid","original_time","status"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

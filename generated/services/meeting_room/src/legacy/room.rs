@@ -150,6 +150,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetRoomRequest {
         response_example: Some(
             r#"{"rooms":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","building_name":"Building name","capacity":14,"description":"Some description","display_id":"FM537532166","floor_name":"F1","is_disabled":false,"name":"Room name","room_id":"omm_eada1d61a550955240c28757e7dec3af"},{"building_id":"omb_38570e4f0fd9ecf15030d3cc8b388f3a","building_name":"Building name_2","capacity":12,"description":"Some description","display_id":"FM746810530","floor_name":"F15","is_disabled":false,"name":"Room name_2","room_id":"omm_83d09ad4f6896e02029a6a075f71c9d1"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -202,6 +203,7 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetIdRoomRequest {
         response_example: Some(
             r#"{"rooms":[{"custom_room_id":"test01","room_id":"omm_eada1d61a550955240c28757e7dec3af"},{"custom_room_id":"test02","room_id":"omm_83d09ad4f6896e02029a6a075f71c9d1"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -245,6 +247,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRoomRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"building_id":{"type":"string"},"capacity":{"format":"int64","type":"integer"},"custom_room_id":{"type":["string","null"]},"floor":{"type":"string"},"is_disabled":{"type":"boolean"},"name":{"type":"string"}},"required":["building_id","floor","name","capacity","is_disabled"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -288,6 +293,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteRoomRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"room_id":{"type":"string"}},"required":["room_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -389,6 +397,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoomRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"1","rooms":[{"building_id":"omb_8ec170b937536a5d87c23b418b83f9bb","building_name":"Building name","capacity":14,"description":"Some description","display_id":"FM537532166","floor_name":"F1","is_disabled":false,"name":"Room name","room_id":"omm_eada1d61a550955240c28757e7dec3af"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -464,6 +473,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateRoomRequest {
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"capacity":{"format":"int64","type":["integer","null"]},"custom_room_id":{"type":["string","null"]},"name":{"type":["string","null"]},"room_id":{"type":"string"}},"required":["room_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -59,6 +59,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRoomCustomizationRequest {
         response_example: Some(
             r#"{"error_room_ids":[{"building_id":"","error_msg":"","room_id":""},{"building_id":"","error_msg":"","room_id":""}],"room_id_to_customization":{"room_id":{"contact_ids":["",""],"customization_data":[{"conditions":[{"custom_key":"","option_keys":["",""]},{"custom_key":"","option_keys":["",""]}],"customization_type":0,"index_key":"","input_content":"","is_required":true,"label":"","options":[{"is_others":true,"is_selected":true,"option_image_url":"","option_key":"","option_label":"","others_content":""},{"is_others":true,"is_selected":true,"option_image_url":"","option_key":"","option_label":"","others_content":""}],"place_holder":""}],"preparation_time":0}}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"room_ids":{"items":{"type":"string"},"type":"array"}},"required":["room_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -62,6 +62,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchGetSummaryRequest {
         response_example: Some(
             r#"{"ErrorEventUids":[],"EventInfos":[{"original_time":0,"summary":"test","uid":"a04dbea1-86b9-4372-aa8d-64ebe801be2a","vchat":{"meeting_url":"https://vc.feishu.cn/j/935314044","vc_type":"vc"}},{"original_time":0,"summary":"日程","uid":"d7a44c9b-7ae0-4a97-bf80-b4f050cedffa","vchat":{"meeting_url":"https://vc.feishu.cn/j/777110140","vc_type":"vc"}}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"EventUids":{"properties":{"original_time":{"format":"int64","type":"integer"},"uid":{"type":"string"}},"required":["uid","original_time"],"type":"object"}},"properties":{"EventUids":{"items":{"$ref":"#/$defs/EventUids"},"type":"array"}},"required":["EventUids"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

@@ -206,6 +206,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateBatchSendRequest {
         response_example: Some(
             r#"{"invalid_department_ids":["d502aaa9514059"],"invalid_open_ids":["ou_456e168d61cec276083b357f7bd3f1491","ou_f8cbdb26fb2e4eda075e003381a102a41"],"invalid_union_ids":["on_cad4860e7af114fb4ff6c5d496d1dd76","on_gdcq860e7af114fb4ff6c5d496dabcet"],"invalid_user_ids":["7cdcc7c22"],"message_id":"bm-d4be107c616aed9c1da8ed8068570a9f"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Card":{"properties":{"department_ids":{"items":{},"type":["array","null"]},"open_ids":{"items":{},"type":["array","null"]},"union_ids":{"items":{},"type":["array","null"]},"user_ids":{"items":{},"type":["array","null"]}},"type":"object"},"Content":{"properties":{"card":{"anyOf":[{"$ref":"#/$defs/Card"},{"type":"null"}]}},"type":"object"}},"properties":{"content":{"anyOf":[{"$ref":"#/$defs/Content"},{"type":"null"}]},"msg_type":{"type":"string"}},"required":["msg_type"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

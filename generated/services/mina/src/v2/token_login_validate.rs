@@ -98,6 +98,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTokenLoginValidateRequest {
         response_example: Some(
             r#"{"access_token":"u-tpwcnx2XzIcq8yHyJ6KL","employee_id":"6c486g","expires_in":1565512680,"open_id":"ou_194fcfc5e4b78db556a040ff5e42c0","refresh_token":"ur-W9dGvBJyVtwZmrwh0vBn","session_key":"e3aeb7df000c835365c630dac91bcf","tenant_key":"2c5914ac018f97"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"code":{"type":"string"}},"required":["code"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

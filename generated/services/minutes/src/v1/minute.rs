@@ -191,6 +191,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ArtifactsMinuteRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -311,6 +312,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMinuteRequest {
         response_example: Some(
             r#"{"minute":{"cover":"https://internal-api-drive-stream.feishu-pre.cn/space/api/box/stream/download/all/boxcncsI4EIhCSA1RLDsXDpxxxx","create_time":"1669098360477","duration":"314000","note_id":"7616590025794260496","owner_id":"ou_612b787ccd3259fb3c816b3f678dxxxx","title":"产品周会的视频会议","token":"obcnq3b9jl72l83w4f14xxxx","url":"https://bytedance.feishu-pre.cn/minutes/obcnq3b9jl72l83w4f14xxxx"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -513,6 +515,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchMinuteRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"has_more":true,"items":[{"display_info":"2026-03-28 产品周会纪要","meta_data":{"app_link":"https://example.feishu.cn/minutes/xxxxxx","avatar":"https://p3-lark-file.byteimg.com/img/xxxx.jpg","description":"产品周会纪要"},"token":"obbcwkkdw885tetaf82pu184"}],"page_token":"fcefd50bc6e8026a="}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"MinutesFilter":{"properties":{"create_time":{"anyOf":[{"$ref":"#/$defs/TimeRange"},{"type":"null"}]},"owner_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]},"participant_ids":{"items":{"type":"string"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"},"TimeRange":{"properties":{"end_time":{"type":["string","null"]},"start_time":{"type":["string","null"]}},"type":"object"}},"properties":{"filter":{"anyOf":[{"$ref":"#/$defs/MinutesFilter"},{"type":"null"}]},"query":{"maxLength":50,"minLength":0,"type":["string","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

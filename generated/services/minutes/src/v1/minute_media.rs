@@ -139,6 +139,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMinuteMediaRequest {
         response_example: Some(
             r#"{"download_url":"https://internal-api-drive-stream.feishu-boe.cn/space/api/box/stream/download/authcode/?code=xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -144,6 +144,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMinuteStatisticRequest {
         response_example: Some(
             r#"{"statistics":{"page_view_count":"20","user_view_count":"3","user_view_list":[{"user_id":"ou_612b787ccd3259fb3c816b3f678dxxxx","view_time":"1669121332000"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

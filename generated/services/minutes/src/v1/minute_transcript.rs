@@ -179,6 +179,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMinuteTranscriptRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);

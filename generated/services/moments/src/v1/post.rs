@@ -114,6 +114,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetPostRequest {
         response_example: Some(
             r#"{"post":{"category_ids":["71123"],"comment_count":1,"content":"[[{\"tag\":\"text\",\"text\":\"豪华中型车…………\"},{\"tag\":\"a\",\"text\":\"查看原文\",\"href\":\"https://www.autohome.com.cn/advice/202204/1244455.html\"}]]","create_time":"2022-05-23T00:00:00+08:00","dislike_count":0,"id":"6934510454161014804","image_key_list":["暂不支持下载图片"],"link":"https://applink.feishu.cn/client/moments/detail?postId=6934510454161014804","media_cover_image_key":"该字段暂不支持使用","media_file_token":"该字段暂不支持使用","reaction_set":{"reactions":[{"count":12,"type":"OK"}],"total_count":12},"user_id":"ou_xxxxx","user_type":1}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -117,6 +117,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadImageRequest {
         response_example: Some(
             r#"{"file_token":"boxbcc6DmPfgi4rNXIaGfptc9HX","url":"https://internal-****.cn/stream/api/downloadFile/?file_token=boxbcc6DmPfgi4rNXIaGfptc9HX&ticket=eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJ0YXJnZXRfaWQiOiI3MDQxNTA5NTg4MzkwMzQ2NzcyIiwidGFyZ2V0X3R5cGUiOjEsImFjdGlvbiI6MiwiZmlsZV90b2tlbiI6ImJveGJjYzZEbVBmZ2k0ck5YSWFHZnB0YzlIWCIsInVzZXJfaWQiOiI2OTY5ODU1NTAxNzQ0ODM0MDkyIiwidGVuYW50X2lkIjoiNjg3NzUwMjY4NzYwOTQwNjk5MCIsImV4cCI6MTY0MDY4MzI4OX0.VqOLS7kDtCuhyU_WuWeXvxg1XIyJxskBfNGFQP8uGkCBhYh9scwcbWQJ4xubAZs3cmsrPMVm-aho3tz5d7NT5Q"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"target_id":{"type":"string"},"target_type":{"format":"int64","type":"integer"}},"required":["target_id","target_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

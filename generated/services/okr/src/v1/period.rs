@@ -182,6 +182,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreatePeriodRequest {
         response_example: Some(
             r#"{"end_month":"2022-01","period_id":"6969864184272078374","start_month":"2022-01"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"period_rule_id":{"type":"string"},"start_month":{"type":"string"}},"required":["period_rule_id","start_month"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -291,6 +294,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPeriodRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"en_name":"Jan - Mar 2022","id":"7071200999834255380","period_end_time":"1577721600000","period_start_time":"1546272000000","status":0,"zh_name":"2022 年 1 月 - 3 月"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -415,6 +419,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchPeriodRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"period_id":"6969864184272078374","status":1}"#),
+        body_schema: Some(
+            r#"{"properties":{"status":{"format":"int64","type":"integer"}},"required":["status"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);

@@ -100,6 +100,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPeriodRuleRequest {
         response_example: Some(
             r#"{"period_rules":[{"first_month":12,"length":12,"period_rule_id":"134","type":"year"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

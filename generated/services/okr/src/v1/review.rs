@@ -168,6 +168,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryReviewRequest {
         response_example: Some(
             r#"{"review_list":[{"review_period_list":[{"cycle_review_list":[{"create_time":"1646902033525","url":"https://okr-boe1.feishu-boe.cn/docs/docbcZ4PTuEDd2MBJ9k2W4rOeY1"}],"period_id":"7067724095781142548","progress_report_list":[{"create_time":"1646904637251","url":"https://okr-boe1.feishu-boe.cn/docs/docbcthFL8qo5ENgYW5k3iTLZWf"},{"create_time":"1646902091512","url":"https://okr-boe1.feishu-boe.cn/docs/docbcRS2NbVRcPfm77W9H4031qb"}]}],"user_id":{"open_id":"ou_e6139117c300506837def50545420c6a","user_id":"6969855501744834092"}}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

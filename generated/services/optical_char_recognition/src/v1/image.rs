@@ -82,6 +82,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BasicRecognizeImageRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"text_list":["你好"]}"#),
+        body_schema: Some(
+            r#"{"properties":{"image":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -123,6 +123,9 @@ impl ::feishu_runtime::codegen::ApiRequest for LogoutSessionRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"idp_credential_id":{"type":["string","null"]},"logout_reason":{"format":"int64","type":["integer","null"]},"logout_type":{"format":"int64","type":"integer"},"sid":{"type":["string","null"]},"terminal_type":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"user_id":{"type":["string","null"]}},"required":["logout_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);
@@ -209,6 +212,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySessionRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(
             r#"{"mask_sessions":[{"create_time":"1644980493","sid":"ABBAAAAAAANll6nQoIAAFA==","terminal_type":2,"user_id":"47f183f1f1"},{"create_time":"1644983127","sid":"ACCAAAAAAANll6nQoIAAFA==","terminal_type":2,"user_id":"47f183ff1"},{"create_time":"1644983127","sid":"BBBAAAAAAANll6nQoIAAFA==","terminal_type":2,"user_id":"47f183ff2"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"user_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

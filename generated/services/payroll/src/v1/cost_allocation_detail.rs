@@ -183,6 +183,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCostAllocationDetailRequest {
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

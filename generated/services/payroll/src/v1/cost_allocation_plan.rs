@@ -138,6 +138,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCostAllocationPlanRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"applicable_country_region":"6823630319749593389","cost_items":[{"enable_correct":true,"id":"7433424967234601004","name":[{"id":"723123123123123213","locale":"zh_cn","value":"名称"}]}],"dimensions":[{"api_name":"company","i18n_names":[{"id":"723123123123123213","locale":"zh_cn","value":"名称"}],"obj_api_name":"jobData"}],"id":"6823630319749593096","names":[{"locale":"zh_cn","value":"名称"}]}],"page_token":"6823630319749592467"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

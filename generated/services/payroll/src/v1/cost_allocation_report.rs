@@ -181,6 +181,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCostAllocationReportRequest {
         response_example: Some(
             r#"{"cost_allocation_report_datas":[{"compensation_cost_item":{"compensation_costs":[{"compensation_cost_value":"123456.78","i18n_names":[{"locale":"zh_cn","value":"名称"}]}],"number_of_individuals_for_payment":100},"data_summary_dimensions":[{"dimension_level":1,"dimension_names":[{"locale":"zh_cn","value":"名称"}],"dimension_titles":[{"id":"723123123123123213","locale":"zh_cn","value":"名称"}],"dimension_type":1,"dimension_value_id":"6823630319749580306","dimension_value_lookup_info":{"code":"D1230011115","id":"6961286846093788621","type":"work_calendar"},"enum_dimension":{"enum_key":"company","enum_value_id":"7188920315914207276"}}]}],"cost_allocation_report_names":[{"locale":"zh_cn","value":"名称"}],"has_more":true,"page_token":"6823630319749580302","pay_period":"2023-11"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -129,6 +129,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDatasourceRequest {
         response_example: Some(
             r#"{"datasources":[{"active_status":1,"code":"test_datasource__c","data_period_type":1,"fields":[{"active_status":1,"code":"test__c","decimal_places":1,"field_type":1,"i18n_description":[{"id":"723123123123123213","locale":"zh_cn","value":"名称"}],"i18n_names":[{"id":"723123123123123213","locale":"zh_cn","value":"名称"}]}],"i18n_description":[{"id":"723123123123123213","locale":"zh_cn","value":"名称"}],"i18n_names":[{"id":"723123123123123213","locale":"zh_cn","value":"名称"}]}],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -231,6 +231,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryDatasourceRecordRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"7413047003142619148","records":[{"active_status":1,"field_values":[{"field_code":"yache41_8680__c","field_type":1,"value":"2024-12-01"}]}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"DatasourceRecordFieldFilter":{"properties":{"field_code":{"type":"string"},"field_values":{"items":{"type":"string"},"maxItems":500,"minItems":1,"type":["array","null"]},"operator":{"format":"int64","type":["integer","null"]}},"required":["field_code"],"type":"object"}},"properties":{"field_filters":{"items":{"$ref":"#/$defs/DatasourceRecordFieldFilter"},"maxItems":100,"type":["array","null"]},"selected_fields":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":["array","null"]},"source_code":{"type":"string"}},"required":["source_code"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);
@@ -425,6 +428,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SaveDatasourceRecordRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"affect_counts":"120"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"DatasourceRecord":{"properties":{"active_status":{"format":"int64","type":["integer","null"]},"field_values":{"items":{"$ref":"#/$defs/DatasourceRecordField"},"type":"array"}},"required":["field_values"],"type":"object"},"DatasourceRecordField":{"properties":{"field_code":{"type":"string"},"field_type":{"format":"int64","maximum":100.0,"minimum":1.0,"type":["integer","null"]},"value":{"type":"string"}},"required":["field_code","value"],"type":"object"}},"properties":{"records":{"items":{"$ref":"#/$defs/DatasourceRecord"},"maxItems":50,"minItems":1,"type":"array"},"source_code":{"type":"string"}},"required":["source_code","records"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -135,6 +135,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPaygroupRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"code":"PAY_GROUP-3-8","name":{"en_us":"english name","zh_cn":"CHN-审核"},"pay_group_id":"6823630319749580301","status":1}],"page_token":"6862995757234914824"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

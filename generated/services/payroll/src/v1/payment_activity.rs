@@ -135,6 +135,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ArchivePaymentActivityRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"activity_id":{"type":"string"}},"required":["activity_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -273,6 +276,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPaymentActivityRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","payment_activitys":[{"activity_id":"7202076988667019308","activity_names":[{"locale":"zh_cn","value":"名称"}],"activity_status":400,"calculation_activities":[{"calculation_activity_id":"7371828319837012009","calculation_activity_names":[{"locale":"zh_cn","value":"名称"}]}],"number_of_calculation_activities":1000,"pay_date":"2020-10-31","total_number_of_payroll":100}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

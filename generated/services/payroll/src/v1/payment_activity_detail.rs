@@ -190,6 +190,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListPaymentActivityDetailRequest 
         response_example: Some(
             r#"{"payment_activity_details":[{"employee_id":"7202076988667019308","payment_details":[{"accounting_item_names":[{"locale":"zh_cn","value":"名称"}],"accounting_item_type":1,"accounting_item_value":{"original_value":"100","reference_values":[{"locale":"zh_cn","value":"名称"}]},"id":"7202076988667019308","segment_values":[{"end_time":"7220356259681386540","original_value":"10000","reference_values":[{"locale":"zh_cn","value":"名称"}],"start_time":"7220356259681386540"}]}]}],"total":50000}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

@@ -151,6 +151,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryPaymentDetailRequest {
         response_example: Some(
             r#"{"payment_details":[{"activity_id":"7202076988667019308","employee_id":"7202076988667019308","payment_accounting_items":[{"accounting_item_names":[{"locale":"zh_cn","value":"名称"}],"accounting_item_type":1,"accounting_item_value":{"original_value":"100","reference_values":[{"locale":"zh_cn","value":"名称"}]},"id":"7202076988667019308","segment_values":[{"end_time":"7220356259681386540","original_value":"10000","reference_values":[{"locale":"zh_cn","value":"名称"}],"start_time":"7220356259681386540"}]}]}],"total":50000}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"acct_item_ids":{"items":{"type":"string"},"maxItems":100000,"minItems":0,"type":["array","null"]},"activity_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"employee_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"include_segment_data":{"type":["boolean","null"]},"page_index":{"format":"int64","maximum":100000.0,"minimum":1.0,"type":"integer"},"page_size":{"format":"int64","type":"integer"},"pay_period_end_date":{"type":["string","null"]},"pay_period_start_date":{"type":["string","null"]}},"required":["page_index","page_size","employee_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -168,6 +168,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSemesterRequest {
         response_example: Some(
             r#"{"items":[{"create_time":"1625068800000","create_user_id":"ou_ce613028fe74745421f5dc320bb9c709","end_time":"1640966399999","id":"6992035450862224940","modify_time":"1625068800000","modify_user_id":"ou_ce613028fe74745421f5dc320bb9c709","name":{"en-US":"2024 full year semester","zh-CN":"2024 全年绩效周期"},"progress":"enabled","start_time":"1625068800000","type":"Q1","type_group":"Quarter","year":2024}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

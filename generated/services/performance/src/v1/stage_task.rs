@@ -135,6 +135,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FindByPageStageTaskRequest {
         response_example: Some(
             r#"{"base":{"end_time":"1748707140000","semester_id":"7235911950407352321","semester_name":{"en-US":"Demo Semester","zh-CN":"示例周期"},"start_time":"1684684800000"},"items":[{"stage_num_lists":[{"stage_num":1,"task_option_id":1},{"stage_num":1,"task_option_id":2},{"stage_num":0,"task_option_id":3}],"stage_task_info_lists":[{"deadline":"1717142244000","jump_url":"https://performance.feishu-pre.cn/perf/review/7235911950407352321/7235906557915987996/members","name":{"en-US":"confirm_invitation","zh-CN":"360° 确认"},"need_todo_count":10,"stage_id":"7270346432875692033","stage_task_status":"need_todo","task_option_id":1},{"deadline":"1717142244000","jump_url":"https://performance.feishu-pre.cn/perf/review/7235911950407352321/7235906557916086300","name":{"en-US":"pdt_manager_review","zh-CN":"pdt项目经理上级评估"},"need_todo_count":2,"stage_id":"7270346432875741185","stage_task_status":"all_done","task_option_id":2}],"user_id":"bega29ca"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"after_time":{"type":["string","null"]},"before_time":{"type":["string","null"]},"page_size":{"format":"int64","maximum":50.0,"type":["integer","null"]},"page_token":{"type":["string","null"]},"semester_id":{"type":"string"},"task_option_lists":{"items":{"format":"int64","type":"integer"},"maxItems":3,"type":["array","null"]}},"required":["semester_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -233,6 +236,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FindByUserListStageTaskRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(
             r#"{"base":{"end_time":"1748707140000","semester_id":"7235911950407352321","semester_name":{"en-US":"Demo Semester","zh-CN":"示例周期"},"start_time":"1684684800000"},"items":[{"stage_num_lists":[{"stage_num":1,"task_option":1},{"stage_num":1,"task_option":2},{"stage_num":0,"task_option":3}],"stage_task_info_lists":[{"deadline":"1717142244000","jump_url":"https://performance.feishu-pre.cn/perf/review/7235911950407352321/7235906557915987996/members","name":{"en-US":"confirm_invitation","zh-CN":"360° 确认"},"need_todo_count":10,"stage_id":"7270346432875692033","stage_task_status":"need_todo","task_option":1},{"deadline":"1717142244000","jump_url":"https://performance.feishu-pre.cn/perf/review/7235911950407352321/7235906557916086300","name":{"en-US":"pdt_manager_review","zh-CN":"pdt项目经理上级评估"},"need_todo_count":2,"stage_id":"7270346432875741185","stage_task_status":"all_done","task_option":2}],"user_id":"bega29ca"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"after_time":{"type":["string","null"]},"before_time":{"type":["string","null"]},"semester_id":{"type":"string"},"task_option_lists":{"items":{"format":"int64","type":"integer"},"maxItems":3,"type":["array","null"]},"user_id_lists":{"items":{"type":"string"},"maxItems":50,"type":"array"}},"required":["semester_id","user_id_lists"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

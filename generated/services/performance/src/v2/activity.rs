@@ -121,6 +121,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryActivityRequest {
         response_example: Some(
             r#"{"activities":[{"create_time":"1691951256000","create_user_id":"6924187793321444877","description":{"en_us":"Interactive experience","zh_cn":"体验"},"id":"7343513161666707459","mode":"performance_review","modify_time":"1691951256000","modify_user_id":"6924187793321444877","name":{"en_us":"Activity 1","zh_cn":"项目一"},"progress":"configurable","semester_id":"7343513161666707459"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"activity_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"semester_ids":{"items":{"type":"string"},"maxItems":10,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

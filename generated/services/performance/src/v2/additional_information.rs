@@ -226,6 +226,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ImportAdditionalInformationReques
         response_example: Some(
             r#"{"additional_informations":[{"detailed_description":"销售额增长目标超额完成","external_id":"6789523104723558912","item":"业绩补充说明","item_id":"7350195758357807123","reviewee_user_id":"ou_3245842393d09e9428ad4655da6e30b3","time":"2024-03-12"}],"import_record_id":"7350194523185610771"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"AdditionalInformation":{"properties":{"detailed_description":{"maxLength":5000,"minLength":1,"type":"string"},"external_id":{"maxLength":100,"minLength":0,"type":["string","null"]},"item":{"maxLength":1000,"minLength":1,"type":"string"},"item_id":{"maxLength":100,"minLength":1,"type":["string","null"]},"reviewee_user_id":{"maxLength":9999,"minLength":1,"type":"string"},"time":{"maxLength":100,"minLength":1,"type":"string"}},"required":["reviewee_user_id","item","time","detailed_description"],"type":"object"}},"properties":{"additional_informations":{"items":{"$ref":"#/$defs/AdditionalInformation"},"maxItems":1000,"minItems":1,"type":["array","null"]},"import_record_name":{"maxLength":200,"minLength":0,"type":["string","null"]},"semester_id":{"maxLength":100,"minLength":1,"type":"string"}},"required":["semester_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -378,6 +381,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryAdditionalInformationRequest
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(
             r#"{"additional_informations":[{"detailed_description":"销售额增长目标超额完成","external_id":"6789523104723558912","item":"业绩补充说明","item_id":"7350195758357807123","reviewee_user_id":"ou_3245842393d09e9428ad4655da6e30b3","time":"2024-03-12"}],"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"external_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"item_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"reviewee_user_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"semester_id":{"maxLength":100,"minLength":1,"type":"string"}},"required":["semester_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

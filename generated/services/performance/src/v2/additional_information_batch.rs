@@ -138,6 +138,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAdditionalInformationBatchR
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{"additional_informations":["7350195758357807123"]}"#),
+        body_schema: Some(
+            r#"{"properties":{"additional_informations":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"},"semester_id":{"maxLength":100,"minLength":1,"type":"string"}},"required":["semester_id","additional_informations"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);

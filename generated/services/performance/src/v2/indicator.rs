@@ -146,6 +146,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryIndicatorRequest {
         response_example: Some(
             r#"{"has_more":true,"indicators":[{"id":"7343513161666707459","name":{"en_us":"Completeness","zh_cn":"完成度"},"options":[{"id":"7343513161666707459","lable":"qwerty","name":{"en_us":"Rank 1","zh_cn":"等级 1"}}],"type":"plus"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"indicator_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

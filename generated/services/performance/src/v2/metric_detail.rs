@@ -268,6 +268,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ImportMetricDetailRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{"import_record_id":"7241404194141224979"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ImportedMetric":{"properties":{"fields":{"items":{"$ref":"#/$defs/ImportedMetricField"},"maxItems":99,"minItems":1,"type":"array"},"metric_id":{"type":"string"},"reviewee_user_id":{"type":"string"}},"required":["reviewee_user_id","metric_id","fields"],"type":"object"},"ImportedMetricField":{"properties":{"field_id":{"type":"string"},"field_value":{"type":["string","null"]},"field_value_person":{"type":["string","null"]}},"required":["field_id"],"type":"object"}},"properties":{"import_record_name":{"type":["string","null"]},"imported_metrics":{"items":{"$ref":"#/$defs/ImportedMetric"},"maxItems":50,"minItems":1,"type":"array"},"semester_id":{"type":"string"}},"required":["semester_id","imported_metrics"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -376,6 +379,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMetricDetailRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(
             r#"{"reviewee_metrics":[{"metric_details":{"add_from":"admin","dimension_id":"7303895818346430484","dimension_name":{"en_us":"Dimension 1","zh_cn":"维度一"},"dimension_weight":"90%","fields":[{"field_id":"7296082067266207764","field_value":"90","field_value_person":{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"}}],"is_from_library":true,"metric_id":"7272581996315099155","name":"示例指标"},"metric_template_id":"7294570803306168339","reviewee_stage_statuses":[{"stage_id":"1","stage_status":0,"stage_type":"kpi_metric_setting"}],"reviewee_user_id":{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"}}],"semester_id":"7291278856547794964"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"reviewee_user_ids":{"items":{"type":"string"},"maxItems":50,"minItems":1,"type":"array"},"semester_id":{"type":"string"}},"required":["semester_id","reviewee_user_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -103,6 +103,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMetricFieldRequest {
         response_example: Some(
             r#"{"items":[{"field_id":"7272581996315099155","name":{"en_us":"Sales","zh_cn":"销量"},"type":"text"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"field_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -183,6 +183,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMetricLibRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"data_source_inputters":[{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"}],"fields":[{"field_id":"7296701873237786643","field_value":"90","field_value_person":{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"},"input_setting":"admin"}],"is_active":true,"metric_id":"7272581996315099155","name":"销售额","range_of_availability":"admins_and_reviewees","scoring_formula":{"formula_details":"1 + 1","formula_id":"7302271694582841364","formula_name":"示例公式"},"scoring_setting_type":"score_by_formula","tags":[{"tag_id":"7302271694582841364","tag_name":{"en_us":"Interactive experience","zh_cn":"体验"}}],"type_id":"7272578300650717203"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"is_active":{"type":["boolean","null"]},"range_of_availability":{"type":["string","null"]},"scoring_setting_type":{"type":["string","null"]},"tag_ids":{"items":{"type":"string"},"maxItems":99,"minItems":0,"type":["array","null"]},"type_ids":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -176,6 +176,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListMetricTagRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"create_time":"1678870702466","index":100,"tag_id":"7302271694582841364","tag_name":{"en_us":"Interactive experience","zh_cn":"体验"},"update_time":"1605529625257"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

@@ -185,6 +185,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryMetricTemplateRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"description":{"en_us":"Interactive experience","zh_cn":"体验"},"groups":[{"group_id":"7296466589195436051","name":"分组 1"}],"id":"7296488199415660563","is_set_by_group":true,"metric_dimensions":[{"custom_metric_config":{"add_metric_options":[1,2],"default_formula_id":"7296701873237786643","least_metrics_size":1},"description":{"en_us":"Dimension description","zh_cn":"维度描述"},"dimension_weight":"90","evaluation_rule_id_for_each_metric":"7296701873237786643","group_id":"7296753366268215316","metric_dimension_id":"7296753366268215316","name":{"en_us":"Interactive experience","zh_cn":"体验"},"review_rule_option":0}],"metric_weight_method":"sum_of_metric_weights_for_each_dimension_equals_100","metrics":[{"data_source_inputters":[{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"}],"fields":[{"field_value_person":{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"},"filed_value":"100","id":"7272581996315099155","input_setting":"admin"}],"group_id":"7272581996315099155","is_from_library":true,"metric_dimension_id":"7272581996315099155","metric_id":"7272581996315099155","name":"销售额","review_rule_config":{"max":"10","min":"0"},"scoring_setting_type":"score_by_formula","type_id":"7272581996315099155"}],"name":{"en_us":"Interactive experience","zh_cn":"体验"},"status":"to_be_configured","total_metric_score_method":"weight"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"metrics_template_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]},"status":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

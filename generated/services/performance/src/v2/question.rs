@@ -146,6 +146,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryQuestionRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","tag_based_questions":[{"name":{"en_us":"Interactive experience","zh_cn":"体验"},"question_id":"7343513161666707459","tag_items":[{"id":"7343513161666707459","name":{"en_us":"Interactive experience","zh_cn":"体验"}}]}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"tag_based_question_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

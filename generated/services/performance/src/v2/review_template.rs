@@ -153,6 +153,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryReviewTemplateRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","review_templates":[{"description":{"en_us":"Interactive experience","zh_cn":"体验"},"name":{"en_us":"Interactive experience","zh_cn":"体验"},"review_template_id":"7343513161666723843","status":"enabled","templates":[{"name":{"en_us":"Interactive experience","zh_cn":"体验"},"review_stage_data_write_mode":"cooperate,independent","review_stage_role":"reviewee","stage_type":"leader_review","template_id":"7343513161666707459"}],"units":[{"fields":[{"field_id":"7343513161666707459","indicator_id":"7343513161666707459","keyresult_text_qustion_title":{"en_us":"Interactive experience","zh_cn":"体验"},"kpi_template_id":"7494252079230222371","name":{"en_us":"Interactive experience","zh_cn":"体验"},"objective_text_qustion_title":{"en_us":"Interactive experience","zh_cn":"体验"},"parent_field_id":"7343513161666707459","tag_based_question_id":"7343513161666707459"}],"name":{"en_us":"Interactive experience","zh_cn":"体验"},"unit_id":"7343513161666723843"}]}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"review_template_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

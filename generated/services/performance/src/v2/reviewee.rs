@@ -190,6 +190,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRevieweeRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","reviewees":[{"activity_ids":["7376847302857555971"],"reviewee_user_id":{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"},"reviewprofile_url":"https://perf.feishu.cn/perf/profile?rootReviewId=7380183500051202067"}],"semester_id":"7291278856547794964"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"activity_ids":{"items":{"type":"string"},"type":["array","null"]},"semester_id":{"type":"string"},"user_ids":{"items":{"type":"string"},"maxItems":50,"minItems":0,"type":["array","null"]}},"required":["semester_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

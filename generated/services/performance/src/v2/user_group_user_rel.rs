@@ -165,6 +165,9 @@ impl ::feishu_runtime::codegen::ApiRequest for WriteUserGroupUserRelRequest {
         response_example: Some(
             r#"{"data":{"fail_user_datas":[{"fail_code":1,"user_id":"ou_ff77dba046431fc53ea21a0095df82f4"}],"success_user_ids":["ou_a9dc8d009fd5395c22c7e040e0130692"]}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"group_id":{"maxLength":128,"minLength":0,"type":["string","null"]},"scope_visible_setting":{"format":"int64","type":["integer","null"]},"user_ids":{"items":{"type":"string"},"maxItems":10000,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -136,6 +136,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryUserInfoRequest {
         response_example: Some(
             r#"{"semester_id":"6992035450862224940","user_infos":[{"department":{"id":"od-4e6ac4d14bcd5071a37a39de902c7141","name":{"en_us":"department","zh_cn":"部门"}},"direct_leader_user_id":{"open_id":"od-xxx2dasdasd","user_id":"ou-xxx87dsf6x"},"job_family":{"id":"mga5oa8ayjlp9rb","name":{"en_us":"Job family","zh_cn":"序列"}},"job_level":{"id":"mga5oa81212312","name":{"en_us":"Job level","zh_cn":"职级"}},"user_id":{"open_id":"od-asd2dasdasd","user_id":"ou-ux987dsf6x"}}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"semester_id":{"type":"string"},"user_ids":{"items":{"type":"string"},"maxItems":10,"minItems":0,"type":"array"}},"required":["semester_id","user_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);

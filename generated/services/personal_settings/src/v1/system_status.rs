@@ -272,6 +272,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCloseSystemStatusRequest {
         response_example: Some(
             r#"{"result_list":[{"result":"success","user_id":"ou_53edd3282dbc2fdbe5c593cfa5ce82ab"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"user_list":{"items":{"type":"string"},"maxItems":50,"minItems":1,"type":"array"}},"required":["user_list"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);
@@ -391,6 +394,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchOpenSystemStatusRequest {
         response_example: Some(
             r#"{"result_list":[{"end_time":"1665990378","result":"success_show","user_id":"ou_53edd3282dbc2fdbe5c593cfa5ce82ab"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"SystemStatusUserOpenParam":{"properties":{"end_time":{"type":"string"},"user_id":{"type":"string"}},"required":["user_id","end_time"],"type":"object"}},"properties":{"user_list":{"items":{"$ref":"#/$defs/SystemStatusUserOpenParam"},"maxItems":50,"minItems":1,"type":"array"}},"required":["user_list"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -499,6 +505,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSystemStatusRequest {
         response_example: Some(
             r#"{"system_status":{"color":"BLUE","i18n_title":{"en_us":"On business trip","ja_jp":"出張中","zh_cn":"出差"},"icon_key":"GeneralBusinessTrip","priority":1,"sync_setting":{"explain":"出差审批通过后，将自动开启并优先展示该状态。","i18n_explain":{"en_us":"Auto-display after travel request is approved.","ja_jp":"申請が承認されると、このステータスが優先的に表示されます","zh_cn":"出差审批通过后，该状态将自动开启并优先展示"},"i18n_title":{"en_us":"Auto display Business Trip","ja_jp":"出張中に自動的にオンにする","zh_cn":"出差期间自动开启"},"is_open_by_default":true,"title":"出差期间自动开启"},"system_status_id":"7101214603622940633","title":"出差"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"SystemStatusI18nName":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"SystemStatusSyncI18nExplain":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"SystemStatusSyncI18nName":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"SystemStatusSyncSetting":{"properties":{"explain":{"type":["string","null"]},"i18n_explain":{"anyOf":[{"$ref":"#/$defs/SystemStatusSyncI18nExplain"},{"type":"null"}]},"i18n_title":{"anyOf":[{"$ref":"#/$defs/SystemStatusSyncI18nName"},{"type":"null"}]},"is_open_by_default":{"type":["boolean","null"]},"title":{"type":["string","null"]}},"type":"object"}},"properties":{"color":{"type":["string","null"]},"i18n_title":{"anyOf":[{"$ref":"#/$defs/SystemStatusI18nName"},{"type":"null"}]},"icon_key":{"type":"string"},"priority":{"format":"int64","maximum":9.0,"minimum":0.0,"type":["integer","null"]},"sync_setting":{"anyOf":[{"$ref":"#/$defs/SystemStatusSyncSetting"},{"type":"null"}]},"title":{"type":"string"}},"required":["title","icon_key"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -563,6 +572,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSystemStatusRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -665,6 +675,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSystemStatusRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"color":"BLUE","i18n_title":{"en_us":"On business trip","ja_jp":"出張中","zh_cn":"出差"},"icon_key":"GeneralBusinessTrip","priority":1,"sync_setting":{"explain":"出差审批通过后，将自动开启并优先展示该状态。","i18n_explain":{"en_us":"Auto-display after travel request is approved.","ja_jp":"申請が承認されると、このステータスが優先的に表示されます","zh_cn":"出差审批通过后，该状态将自动开启并优先展示"},"i18n_title":{"en_us":"Auto display Business Trip","ja_jp":"出張中に自動的にオンにする","zh_cn":"出差期间自动开启"},"is_open_by_default":true,"title":"出差期间自动开启"},"system_status_id":"7101214603622940633","title":"出差"}],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhUPhXQDvtrQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -795,6 +806,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSystemStatusRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"system_status":{"color":"BLUE","i18n_title":{"en_us":"On business trip","ja_jp":"出張中","zh_cn":"出差"},"icon_key":"GeneralBusinessTrip","priority":1,"sync_setting":{"explain":"出差审批通过后，将自动开启并优先展示该状态。","i18n_explain":{"en_us":"Auto-display after travel request is approved.","ja_jp":"申請が承認されると、このステータスが優先的に表示されます","zh_cn":"出差审批通过后，该状态将自动开启并优先展示"},"i18n_title":{"en_us":"Auto display Business Trip","ja_jp":"出張中に自動的にオンにする","zh_cn":"出差期间自动开启"},"is_open_by_default":true,"title":"出差期间自动开启"},"system_status_id":"7101214603622940633","title":"出差"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"SystemStatus":{"properties":{"color":{"type":["string","null"]},"i18n_title":{"anyOf":[{"$ref":"#/$defs/SystemStatusI18nName"},{"type":"null"}]},"icon_key":{"type":["string","null"]},"priority":{"format":"int64","maximum":9.0,"minimum":0.0,"type":["integer","null"]},"sync_setting":{"anyOf":[{"$ref":"#/$defs/SystemStatusSyncSetting"},{"type":"null"}]},"system_status_id":{"type":["string","null"]},"title":{"type":"string"}},"required":["title"],"type":"object"},"SystemStatusI18nName":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"SystemStatusSyncI18nExplain":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"SystemStatusSyncI18nName":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"},"SystemStatusSyncSetting":{"properties":{"explain":{"type":["string","null"]},"i18n_explain":{"anyOf":[{"$ref":"#/$defs/SystemStatusSyncI18nExplain"},{"type":"null"}]},"i18n_title":{"anyOf":[{"$ref":"#/$defs/SystemStatusSyncI18nName"},{"type":"null"}]},"is_open_by_default":{"type":["boolean","null"]},"title":{"type":["string","null"]}},"type":"object"}},"properties":{"system_status":{"$ref":"#/$defs/SystemStatus"},"update_fields":{"items":{"type":"string"},"minItems":1,"type":"array"}},"required":["system_status","update_fields"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

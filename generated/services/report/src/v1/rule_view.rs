@@ -136,6 +136,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveRuleViewRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"user_ids":{"items":{"type":"string"},"maxItems":200,"minItems":0,"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(64usize);

@@ -131,6 +131,9 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTaskRequest {
         }),
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"commit_end_time":{"format":"int64","type":"integer"},"commit_start_time":{"format":"int64","type":"integer"},"page_size":{"format":"int64","maximum":20.0,"minimum":0.0,"type":"integer"},"page_token":{"type":"string"},"rule_id":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"required":["commit_start_time","commit_end_time","page_token","page_size"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);

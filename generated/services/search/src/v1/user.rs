@@ -100,6 +100,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListUserRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"20","users":[{"avatar":{"avatar_240":"https://example.com/static-resource/v1/d1ca00148ad2c2cf1111~240x240.png","avatar_640":"https://example.com/static-resource/v1/d1ca00148ad2c2cf1111~640x640.png","avatar_72":"https://example.com/static-resource/v1/d1ca00148ad2c2cf1111~72x72.png","avatar_origin":"https://example.com/static-resource/v1/d1ca00148ad2c2cf1111~noop.png"},"department_ids":["od-c02cc3b682a71cdb3a4f14fc4cdb1234"],"name":"zhangsan","open_id":"ou_7d8a6e6df7621556ce0d21922b674321","user_id":"02a11111"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

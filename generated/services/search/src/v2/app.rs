@@ -157,6 +157,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRequest {
         response_example: Some(
             r#"{"has_more":true,"items":["cli_9b445f5258795107"],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhUPhXQDvtrQ=="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"query":{"type":"string"}},"required":["query"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

@@ -215,6 +215,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDataSourceRequest {
         response_example: Some(
             r#"{"data_source":{"description":"xxx","icon_url":"yyy","id":6953903108179099667,"is_exceed_quota":false,"name":"客服工单","state":0,"template":""}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"I18nMeta":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"description":{"type":["string","null"]},"i18n_description":{"anyOf":[{"$ref":"#/$defs/I18nMeta"},{"type":"null"}]},"i18n_name":{"anyOf":[{"$ref":"#/$defs/I18nMeta"},{"type":"null"}]},"icon_url":{"type":["string","null"]},"name":{"type":"string"},"schema_id":{"type":["string","null"]},"searchable_fields":{"items":{"type":"string"},"type":["array","null"]},"state":{"format":"int64","type":["integer","null"]},"template":{"type":["string","null"]}},"required":["name"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -305,6 +308,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDataSourceRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -389,6 +393,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDataSourceRequest {
         response_example: Some(
             r#"{"data_source":{"app_id":"cli_a1306bed4738d01b","create_time":"1618829192","description":"搜索客服工单数据","i18n_description":{"en_us":"TODO","ja_jp":"タスク","zh_cn":"任务"},"i18n_name":{"en_us":"TODO","ja_jp":"タスク","zh_cn":"任务"},"icon_url":"https://www.xxx.com/open.jpg","id":"6953903108179099667","is_exceed_quota":true,"name":"客服工单","schema_id":"custom_schema","searchable_fields":["field1"],"state":0,"template":"search_common_card","update_time":"1618829192"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -522,6 +527,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDataSourceRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"app_id":"cli_a1306bed4738d01b","create_time":"1618829192","description":"搜索客服工单数据","i18n_description":{"en_us":"TODO","ja_jp":"タスク","zh_cn":"任务"},"i18n_name":{"en_us":"TODO","ja_jp":"タスク","zh_cn":"任务"},"icon_url":"https://www.xxx.com/open.jpg","id":"6953903108179099667","is_exceed_quota":true,"name":"客服工单","schema_id":"custom_schema","searchable_fields":["field1"],"state":0,"template":"search_common_card","update_time":"1618829192"}],"page_token":"NqjxxDD6oV574VOicGKaK/IETyZStu8897k/f4qY"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -652,6 +658,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchDataSourceRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"I18nMeta":{"properties":{"en_us":{"type":["string","null"]},"ja_jp":{"type":["string","null"]},"zh_cn":{"type":["string","null"]}},"type":"object"}},"properties":{"description":{"type":["string","null"]},"i18n_description":{"anyOf":[{"$ref":"#/$defs/I18nMeta"},{"type":"null"}]},"i18n_name":{"anyOf":[{"$ref":"#/$defs/I18nMeta"},{"type":"null"}]},"icon_url":{"type":["string","null"]},"name":{"type":["string","null"]},"state":{"format":"int64","type":["integer","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -211,6 +211,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchCreateDataSourceItemRequest 
         paging: None,
         rate_limit: &[],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"Acl":{"properties":{"access":{"type":["string","null"]},"type":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"},"Item":{"properties":{"acl":{"items":{"$ref":"#/$defs/Acl"},"type":"array"},"content":{"anyOf":[{"$ref":"#/$defs/ItemContent"},{"type":"null"}]},"id":{"type":"string"},"metadata":{"anyOf":[{"$ref":"#/$defs/ItemMetadata"},{"type":"null"}]},"source_url_mobile":{"type":"string"},"structured_data":{"type":"string"}},"required":["id","acl","source_url_mobile","structured_data"],"type":"object"},"ItemContent":{"properties":{"content_data":{"type":["string","null"]},"format":{"type":["string","null"]}},"type":"object"},"ItemMetadata":{"properties":{"create_time":{"format":"int64","type":["integer","null"]},"source_url":{"type":"string"},"source_url_mobile":{"type":["string","null"]},"title":{"type":"string"},"update_time":{"format":"int64","type":["integer","null"]}},"required":["title","source_url"],"type":"object"}},"properties":{"items":{"items":{"$ref":"#/$defs/Item"},"type":"array"}},"required":["items"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -325,6 +328,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDataSourceItemRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Acl":{"properties":{"access":{"type":["string","null"]},"type":{"type":["string","null"]},"value":{"type":["string","null"]}},"type":"object"},"ItemContent":{"properties":{"content_data":{"type":["string","null"]},"format":{"type":["string","null"]}},"type":"object"},"ItemMetadata":{"properties":{"create_time":{"format":"int64","type":["integer","null"]},"source_url":{"type":"string"},"source_url_mobile":{"type":["string","null"]},"title":{"type":"string"},"update_time":{"format":"int64","type":["integer","null"]}},"required":["title","source_url"],"type":"object"}},"properties":{"acl":{"items":{"$ref":"#/$defs/Acl"},"type":"array"},"content":{"anyOf":[{"$ref":"#/$defs/ItemContent"},{"type":"null"}]},"id":{"maxLength":128,"type":"string"},"metadata":{"$ref":"#/$defs/ItemMetadata"},"structured_data":{"type":"string"}},"required":["id","acl","metadata","structured_data"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -419,6 +425,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDataSourceItemRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -516,6 +523,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDataSourceItemRequest {
         response_example: Some(
             r#"{"item":{"acl":[{"access":"allow","type":"user","value":"d35e3c23"}],"content":{"content_data":"这是一个很长的文本","format":"html"},"id":"01010111","metadata":{"create_time":1618831236,"source_url":"http://www.abc.com.cn","title":"工单：无法创建文章","update_time":1618831236},"structured_data":"{\"key\":\"value\"}"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

@@ -157,6 +157,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateMessageRequest {
         response_example: Some(
             r#"{"has_more":true,"items":["om_dc13264520392913993dd051dba21dcf"],"page_token":"GxmvlNRvP0NdQZpa7yIqf_Lv_QuBwTQ8tXkX7w-irAghVD_TvuYd1aoJ1LQph86O-XImC4X9j9FhUPhXQDvtrQ=="}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"at_chatter_ids":{"items":{"type":"string"},"type":["array","null"]},"chat_ids":{"items":{"type":"string"},"type":["array","null"]},"chat_type":{"type":["string","null"]},"end_time":{"type":["string","null"]},"from_ids":{"items":{"type":"string"},"type":["array","null"]},"from_type":{"type":["string","null"]},"message_type":{"type":["string","null"]},"query":{"type":"string"},"start_time":{"type":["string","null"]}},"required":["query"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);

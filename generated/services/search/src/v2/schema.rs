@@ -271,6 +271,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSchemaRequest {
         response_example: Some(
             r#"{"schema":{"display":{"card_key":"search_common_card","fields_mapping":[{"data_field":"${priority}","display_field":"tag1"},{"data_field":"${description}","display_field":"summary"},{"data_field":"创建时间：${create_time}","display_field":"footer"}]},"properties":[{"is_returnable":true,"is_searchable":true,"name":"description","search_options":{"enable_camel_match":false,"enable_exact_match":false,"enable_number_suffix_match":false,"enable_prefix_match":false,"enable_semantic_match":true},"type":"text"},{"is_returnable":true,"name":"icon_url","type":"text"},{"name":"rank","sort_options":{"order":"asc"},"type":"int"},{"is_returnable":true,"name":"priority","type":"tag","type_definitions":{"tag":[{"color":"red","name":"HIGH","text":"紧急"},{"color":"green","name":"NORMAL","text":"正常"},{"color":"grey","name":"LOW","text":"低优"}]}}],"schema_id":"example_schema"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"SchemaDisplay":{"properties":{"card_key":{"type":["string","null"]},"fields_mapping":{"items":{"$ref":"#/$defs/SchemaDisplayFieldMapping"},"type":["array","null"]}},"type":"object"},"SchemaDisplayFieldMapping":{"properties":{"data_field":{"type":"string"},"display_field":{"type":"string"}},"required":["display_field","data_field"],"type":"object"},"SchemaProperty":{"properties":{"is_returnable":{"type":["boolean","null"]},"is_searchable":{"type":["boolean","null"]},"is_sortable":{"type":["boolean","null"]},"name":{"maxLength":20,"minLength":0,"type":"string"},"search_options":{"anyOf":[{"$ref":"#/$defs/SchemaSearchOptions"},{"type":"null"}]},"sort_options":{"anyOf":[{"$ref":"#/$defs/SchemaSortOptions"},{"type":"null"}]},"type":{"type":["string","null"]},"type_definitions":{"anyOf":[{"$ref":"#/$defs/SchemaTypeDefinitions"},{"type":"null"}]}},"required":["name"],"type":"object"},"SchemaSearchOptions":{"properties":{"enable_camel_match":{"type":["boolean","null"]},"enable_exact_match":{"type":["boolean","null"]},"enable_number_suffix_match":{"type":["boolean","null"]},"enable_prefix_match":{"type":["boolean","null"]},"enable_semantic_match":{"type":["boolean","null"]}},"type":"object"},"SchemaSortOptions":{"properties":{"order":{"type":["string","null"]},"priority":{"format":"int64","type":["integer","null"]}},"type":"object"},"SchemaTagOptions":{"properties":{"color":{"type":["string","null"]},"name":{"maxLength":20,"type":"string"},"text":{"maxLength":8,"type":"string"}},"required":["name","text"],"type":"object"},"SchemaTypeDefinitions":{"properties":{"tag":{"items":{"$ref":"#/$defs/SchemaTagOptions"},"maxItems":100,"type":["array","null"]}},"type":"object"}},"properties":{"display":{"$ref":"#/$defs/SchemaDisplay"},"properties":{"items":{"$ref":"#/$defs/SchemaProperty"},"type":"array"},"schema_id":{"maxLength":40,"type":"string"}},"required":["properties","display","schema_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -378,6 +381,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSchemaRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -480,6 +484,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSchemaRequest {
         response_example: Some(
             r#"{"schema":{"display":{"card_key":"search_common_card","fields_mapping":[{"data_field":"${priority}","display_field":"tag1"},{"data_field":"${description}","display_field":"summary"}]},"properties":[{"is_returnable":true,"is_searchable":true,"name":"description","search_options":{"enable_camel_match":false,"enable_exact_match":false,"enable_number_suffix_match":false,"enable_prefix_match":false,"enable_semantic_match":true},"type":"text"},{"is_returnable":true,"name":"icon_url","type":"text"},{"name":"rank","sort_options":{"order":"asc"},"type":"int"},{"is_returnable":true,"name":"priority","type":"tag","type_definitions":{"tag":[{"color":"red","name":"type","text":"type"}]}}],"schema_id":"example_schema"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -602,6 +607,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSchemaRequest {
         rate_limit: &[],
         response_example: Some(
             r#"{"schema":{"display":{"card_key":"search_common_card","fields_mapping":[{"data_field":"${description}","display_field":"summary"}]},"properties":[{"is_returnable":true,"is_searchable":true,"name":"description","search_options":{"enable_camel_match":false,"enable_exact_match":false,"enable_number_suffix_match":false,"enable_prefix_match":false,"enable_semantic_match":true},"type":"text"},{"is_returnable":true,"name":"icon_url","type":"text"},{"name":"rank","sort_options":{"order":"asc"},"type":"int"},{"is_returnable":true,"name":"priority","type":"tag","type_definitions":{"tag":[{"color":"red","name":"type","text":"type"}]}}],"schema_id":"example_schema"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"SchemaDisplay":{"properties":{"card_key":{"type":["string","null"]},"fields_mapping":{"items":{"$ref":"#/$defs/SchemaDisplayFieldMapping"},"type":["array","null"]}},"type":"object"},"SchemaDisplayFieldMapping":{"properties":{"data_field":{"type":"string"},"display_field":{"type":"string"}},"required":["display_field","data_field"],"type":"object"}},"properties":{"display":{"anyOf":[{"$ref":"#/$defs/SchemaDisplay"},{"type":"null"}]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -87,6 +87,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMultiGeoEntityTenantRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"tenant":{"available_geo_locations":["sg"]}}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

@@ -104,6 +104,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDataOpenapiLogRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"api_key":"POST/open-apis/demo/v1/example","app_id":"cli_xxx","event_time":1610613336,"id":"10000","ip":"192.123.12.1","log_detail":{"method":"POST","path":"/open-apis/demo/v1/example","payload":"{\"param1\": \"val1\", \"param2\": \"val2\"}","query_param":"{}","response":"{\"code\": 0, \"msg\": \"ok\"}","status_code":0}}],"page_token":"xxxx"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"api_keys":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"app_id":{"type":["string","null"]},"end_time":{"format":"int64","type":["integer","null"]},"page_size":{"format":"int64","maximum":100.0,"minimum":1.0,"type":["integer","null"]},"page_token":{"type":["string","null"]},"start_time":{"format":"int64","type":["integer","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

@@ -222,6 +222,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CancelUserMigrationRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"user_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["user_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);
@@ -352,6 +355,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateUserMigrationRequest {
         response_example: Some(
             r#"{"user_migrations":[{"dest_geo":"us","progress":20,"status":"1","task_id":"task_1234567890abcdef","user_id":"123165707875"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"dest_geo":{"type":"string"},"user_ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":"array"}},"required":["user_ids","dest_geo"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -447,6 +453,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetUserMigrationRequest {
         response_example: Some(
             r#"{"user_migration":{"dest_geo":"us","progress":100,"status":"1","task_id":"task-id-360043495213","user_id":"ou_1234567890abcdef1234567890abcdef"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -541,6 +548,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchUserMigrationRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"items":[{"dest_geo":"us","progress":20,"status":"1","task_id":"task_1234567890abcdef","user_id":"ou_1234567890abcdef1234567890abcdef"}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"user_ids":{"items":{"type":"string"},"maxItems":500,"minItems":1,"type":"array"}},"required":["user_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

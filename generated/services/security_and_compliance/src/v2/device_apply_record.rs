@@ -109,6 +109,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDeviceApplyRecordRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"is_approved":{"type":"boolean"}},"required":["is_approved"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);

@@ -235,6 +235,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDeviceRecordRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"device_record_id":"7089353870308032531"}"#),
+        body_schema: Some(
+            r#"{"properties":{"aaid":{"type":["string","null"]},"android_id":{"type":["string","null"]},"device_ownership":{"format":"int64","type":"integer"},"device_status":{"format":"int64","type":"integer"},"device_system":{"format":"int64","type":"integer"},"disk_serial_number":{"type":["string","null"]},"idfv":{"type":["string","null"]},"mac_address":{"type":["string","null"]},"serial_number":{"type":["string","null"]},"uuid":{"type":["string","null"]}},"required":["device_system","device_ownership","device_status"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -307,6 +310,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteDeviceRecordRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -394,6 +398,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDeviceRecordRequest {
         response_example: Some(
             r#"{"device_record":{"aaid":"ff3c2237-cd76-4331-9d72-0a4470854567","android_id":"02a11ac4a83b918e","certification_level":0,"current_user_id":"ou_b25e90585ef8c1adac4b379c2e257906","device_name":"Q9C6RYMFDK","device_ownership":0,"device_record_id":"7089353870308032531","device_status":0,"device_system":0,"device_terminal_type":0,"dids":["7089353870308032531"],"disk_serial_number":"CC344362-5990-5A68-8DDD-64A23C99FA0C","idfv":"968F0E5C-C297-4122-ACB6-102494DEFD9A","is_managed":true,"latest_user_id":"ou_b25e90585ef8c1adac4b379c2e257906","mac_address":"ac:de:48:00:11:21","mdm_device_id":"123abc","mdm_provider_name":"Workspace_ONE","model":"iPhone13,2","serial_number":"C02DTHRMML7H","uuid":"621CDFF0-13D0-5AB1-9ADC-5F560095F6ED","version":"0"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);
@@ -787,6 +792,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListDeviceRecordRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"aaid":"ff3c2237-cd76-4331-9d72-0a4470854567","android_id":"02a11ac4a83b918e","certification_level":0,"current_user_id":"ou_b25e90585ef8c1adac4b379c2e257906","device_name":"Q9C6RYMFDK","device_ownership":0,"device_record_id":"7089353870308032531","device_status":0,"device_system":0,"device_terminal_type":0,"dids":["7089353870308032531"],"disk_serial_number":"CC344362-5990-5A68-8DDD-64A23C99FA0C","idfv":"968F0E5C-C297-4122-ACB6-102494DEFD9A","is_managed":true,"latest_user_id":"ou_b25e90585ef8c1adac4b379c2e257906","mac_address":"ac:de:48:00:11:21","mdm_device_id":"123abc","mdm_provider_name":"Workspace_ONE","model":"iPhone13,2","serial_number":"C02DTHRMML7H","uuid":"621CDFF0-13D0-5AB1-9ADC-5F560095F6ED","version":"0"}],"page_token":"7394463407091023892"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -941,6 +947,7 @@ impl ::feishu_runtime::codegen::ApiRequest for MineDeviceRecordRequest {
         response_example: Some(
             r#"{"device_ownership":0,"device_record_id":"7089353870308032531","device_status":0}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -1022,6 +1029,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateDeviceRecordRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"device_ownership":{"format":"int64","type":"integer"},"device_status":{"format":"int64","type":"integer"}},"required":["device_ownership","device_status"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

@@ -62,6 +62,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateImportRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"ticket":"6891610400000000"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Byte":{"properties":{"folderToken":{"type":["string","null"]},"name":{"type":"string"}},"required":["name"],"type":"object"}},"properties":{"file":{"items":{"$ref":"#/$defs/Byte"},"type":"array"}},"required":["file"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);

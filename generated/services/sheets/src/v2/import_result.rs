@@ -66,6 +66,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListImportResultRequest {
         response_example: Some(
             r#"{"ticket":"6891610404246520328","url":"https://example.feishu.cn/sheets/shtcnaryaxxxx","warningCode":32}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);

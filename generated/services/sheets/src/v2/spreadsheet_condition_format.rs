@@ -139,6 +139,9 @@ for BatchCreateSpreadsheetConditionFormatRequest {
         response_example: Some(
             r#"{"responses":[{"cf_id":"1gJelvenW9","res_code":0,"res_msg":"success","sheet_id":"40a7b0"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Attrs":{"properties":{"formula":{"items":{"type":"string"},"type":["array","null"]},"operator":{"type":["string","null"]},"text":{"type":["string","null"]},"time_period":{"type":["string","null"]}},"type":"object"},"ConditionFormat":{"properties":{"attrs":{"items":{"$ref":"#/$defs/Attrs"},"type":"array"},"cf_id":{"type":["string","null"]},"ranges":{"items":{"type":"string"},"type":"array"},"rule_type":{"type":"string"},"style":{"anyOf":[{"$ref":"#/$defs/Style"},{"type":"null"}]}},"required":["ranges","rule_type","attrs"],"type":"object"},"Font":{"properties":{"bold":{"type":["boolean","null"]},"italic":{"type":["boolean","null"]}},"type":"object"},"SheetConditionFormats":{"properties":{"condition_format":{"anyOf":[{"$ref":"#/$defs/ConditionFormat"},{"type":"null"}]},"sheet_id":{"type":"string"}},"required":["sheet_id"],"type":"object"},"Style":{"properties":{"back_color":{"type":["string","null"]},"font":{"anyOf":[{"$ref":"#/$defs/Font"},{"type":"null"}]},"fore_color":{"type":["string","null"]},"text_decoration":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"sheet_condition_formats":{"items":{"$ref":"#/$defs/SheetConditionFormats"},"type":"array"}},"required":["sheet_condition_formats"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -198,6 +201,9 @@ for BatchDeleteSpreadsheetConditionFormatRequest {
         response_example: Some(
             r#"{"responses":[{"cf_id":"6hP6Dj6gsd","res_code":555554047,"res_msg":"cfId not exist","sheet_id":"40a7b0"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"SheetCfIds":{"properties":{"cf_id":{"type":["string","null"]},"sheet_id":{"type":["string","null"]}},"type":"object"}},"properties":{"sheet_cf_ids":{"items":{"$ref":"#/$defs/SheetCfIds"},"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(99usize);
@@ -256,6 +262,9 @@ for BatchUpdateSpreadsheetConditionFormatRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(
             r#"{"responses":[{"cf_id":"1gJelvenW9","res_code":0,"res_msg":"success","sheet_id":"40a7b0"}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Attrs":{"properties":{"formula":{"items":{"type":"string"},"type":["array","null"]},"operator":{"type":["string","null"]},"text":{"type":["string","null"]},"time_period":{"type":["string","null"]}},"type":"object"},"ConditionFormat":{"properties":{"attrs":{"items":{"$ref":"#/$defs/Attrs"},"type":"array"},"cf_id":{"type":["string","null"]},"ranges":{"items":{"type":"string"},"type":"array"},"rule_type":{"type":"string"},"style":{"anyOf":[{"$ref":"#/$defs/Style"},{"type":"null"}]}},"required":["ranges","rule_type","attrs"],"type":"object"},"Font":{"properties":{"bold":{"type":["boolean","null"]},"italic":{"type":["boolean","null"]}},"type":"object"},"SheetConditionFormats":{"properties":{"condition_format":{"anyOf":[{"$ref":"#/$defs/ConditionFormat"},{"type":"null"}]},"sheet_id":{"type":"string"}},"required":["sheet_id"],"type":"object"},"Style":{"properties":{"back_color":{"type":["string","null"]},"font":{"anyOf":[{"$ref":"#/$defs/Font"},{"type":"null"}]},"fore_color":{"type":["string","null"]},"text_decoration":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"sheet_condition_formats":{"items":{"$ref":"#/$defs/SheetConditionFormats"},"type":"array"}},"required":["sheet_condition_formats"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -317,6 +326,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetConditionFormatReq
         response_example: Some(
             r##"{"sheet_condition_formats":[{"condition_format":{"attrs":[{"operator":"is","time_period":"today"}],"cf_id":"r9sYuhgAl6","ranges":["uEnW3A!C4:C4"],"rule_type":"timePeriod","style":{"back_color":"#d9f5d6","font":{"bold":true,"italic":false},"fore_color":"#faf1d1","text_decoration":3}},"sheet_id":"uEnW3A"}]}"##,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(86usize);

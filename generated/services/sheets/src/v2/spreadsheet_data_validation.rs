@@ -130,6 +130,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetDataValidationRe
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"DataValidation":{"properties":{"conditionValues":{"items":{"type":"string"},"type":"array"},"dataValidationType":{"type":["string","null"]},"options":{"anyOf":[{"$ref":"#/$defs/Options"},{"type":"null"}]}},"required":["conditionValues"],"type":"object"},"Options":{"properties":{"colorValueMap":{"additionalProperties":{"type":"string"},"type":["object","null"]},"colors":{"items":{"type":"string"},"type":["array","null"]},"highlightValidData":{"type":["boolean","null"]},"multipleValues":{"type":["boolean","null"]}},"type":"object"}},"properties":{"dataValidation":{"$ref":"#/$defs/DataValidation"},"dataValidationType":{"type":"string"},"range":{"type":"string"}},"required":["range","dataValidationType","dataValidation"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -191,6 +194,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetDataValidationRe
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(
             r#"{"rangeResults":[{"msg":"","range":"4d30c6!A10:C10","success":true,"updatedCells":3}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"DataValidationRanges":{"properties":{"range":{"type":"string"}},"required":["range"],"type":"object"}},"properties":{"dataValidationRanges":{"items":{"$ref":"#/$defs/DataValidationRanges"},"type":"array"}},"required":["dataValidationRanges"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -260,6 +266,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetDataValidationRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -330,6 +337,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetDataValidationRe
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(
             r##"{"dataValidation":{"conditionValues":["1","2","4"],"dataValidationType":"list","options":{"colorValueMap":{"1":"#1FB6C1","2":"#1006C2","4":"#FB16C3"},"highlightValidData":true,"multipleValues":false}},"sheetId":"yuNGtr","spreadsheetToken":"shtbckBcolBlRfkcMVZbolMdADe"}"##,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"DataValidation":{"properties":{"conditionValues":{"items":{"type":"string"},"type":"array"},"dataValidationType":{"type":["string","null"]},"options":{"anyOf":[{"$ref":"#/$defs/Options"},{"type":"null"}]}},"required":["conditionValues"],"type":"object"},"Options":{"properties":{"colorValueMap":{"additionalProperties":{"type":"string"},"type":["object","null"]},"colors":{"items":{"type":"string"},"type":["array","null"]},"highlightValidData":{"type":["boolean","null"]},"multipleValues":{"type":["boolean","null"]}},"type":"object"}},"properties":{"dataValidation":{"$ref":"#/$defs/DataValidation"},"dataValidationType":{"type":"string"},"ranges":{"items":{"type":"string"},"type":"array"}},"required":["ranges","dataValidationType","dataValidation"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -109,6 +109,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetDimensionRangeRe
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(r#"{"addCount":8,"majorDimension":"ROWS"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Dimension":{"properties":{"endIndex":{"format":"int64","type":["integer","null"]},"length":{"format":"int64","type":["integer","null"]},"majorDimension":{"type":"string"},"sheetId":{"type":"string"},"startIndex":{"format":"int64","type":["integer","null"]}},"required":["sheetId","majorDimension"],"type":"object"}},"properties":{"dimension":{"$ref":"#/$defs/Dimension"}},"required":["dimension"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);
@@ -171,6 +174,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetDimensionRangeRe
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(r#"{"delCount":0,"majorDimension":"ROWS"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Dimension":{"properties":{"endIndex":{"format":"int64","type":["integer","null"]},"length":{"format":"int64","type":["integer","null"]},"majorDimension":{"type":"string"},"sheetId":{"type":"string"},"startIndex":{"format":"int64","type":["integer","null"]}},"required":["sheetId","majorDimension"],"type":"object"}},"properties":{"dimension":{"$ref":"#/$defs/Dimension"}},"required":["dimension"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);
@@ -228,6 +234,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetDimensionRangeRe
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"Dimension":{"properties":{"endIndex":{"format":"int64","type":["integer","null"]},"length":{"format":"int64","type":["integer","null"]},"majorDimension":{"type":"string"},"sheetId":{"type":"string"},"startIndex":{"format":"int64","type":["integer","null"]}},"required":["sheetId","majorDimension"],"type":"object"},"DimensionProperties":{"properties":{"fixedSize":{"format":"int64","type":["integer","null"]},"visible":{"type":["boolean","null"]}},"type":"object"}},"properties":{"dimension":{"$ref":"#/$defs/Dimension"},"dimensionProperties":{"$ref":"#/$defs/DimensionProperties"}},"required":["dimension","dimensionProperties"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(83usize);

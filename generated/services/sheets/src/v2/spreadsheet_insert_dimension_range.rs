@@ -80,6 +80,9 @@ for CreateSpreadsheetInsertDimensionRangeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Dimension":{"properties":{"endIndex":{"format":"int64","type":"integer"},"majorDimension":{"type":"string"},"sheetId":{"type":"string"},"startIndex":{"format":"int64","type":"integer"}},"required":["sheetId","majorDimension","startIndex","endIndex"],"type":"object"}},"properties":{"dimension":{"$ref":"#/$defs/Dimension"},"inheritStyle":{"type":["string","null"]}},"required":["dimension"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(90usize);

@@ -76,6 +76,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetMergeCellRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(r#"{"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef"}"#),
+        body_schema: Some(
+            r#"{"properties":{"mergeType":{"type":"string"},"range":{"type":"string"}},"required":["range","mergeType"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(79usize);

@@ -97,6 +97,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetMetainfoRequest {
         response_example: Some(
             r#"{"properties":{"ownerUser":0,"revision":0,"sheetCount":0,"title":""},"sheets":[{"columnCount":0,"frozenColCount":0,"frozenRowCount":0,"index":0,"merges":[{"columnCount":0,"rowCount":0,"startColumnIndex":0,"startRowIndex":0}],"protectedRange":[{"dimension":{"endIndex":0,"majorDimension":"ROWS","sheetId":"***","startIndex":0},"lockInfo":"***","protectId":"***","sheetId":"***"}],"rowCount":0,"sheetId":"***","title":"***"},{"blockInfo":{"blockToken":"***","blockType":"***"},"columnCount":0,"frozenColCount":0,"frozenRowCount":0,"index":0,"rowCount":0,"sheetId":"***","title":"*** "}],"spreadsheetToken":"***"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(76usize);

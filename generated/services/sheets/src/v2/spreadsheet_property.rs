@@ -72,6 +72,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetPropertyRequest 
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"spreadsheetToken":"***","title":"***"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Properties":{"properties":{"title":{"type":"string"}},"required":["title"],"type":"object"}},"properties":{"properties":{"$ref":"#/$defs/Properties"}},"required":["properties"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);

@@ -96,6 +96,9 @@ for CreateSpreadsheetProtectedDimensionRequest {
         response_example: Some(
             r#"{"addProtectedDimension":[{"dimension":{"endIndex":13,"majorDimension":"COLUMNS","sheetId":"Q7PlXT","startIndex":10},"lockInfo":"你能编辑","protectId":"7379738014546821122","users":["ou_449b53ad6aee526f7ed311b216aabcef"]}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"AddProtectedDimension":{"properties":{"dimension":{"anyOf":[{"$ref":"#/$defs/Dimension"},{"type":"null"}]},"editors":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"lockInfo":{"type":["string","null"]},"protectId":{"type":["string","null"]},"users":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"},"Dimension":{"properties":{"endIndex":{"format":"int64","type":"integer"},"majorDimension":{"type":["string","null"]},"sheetId":{"type":"string"},"startIndex":{"format":"int64","type":"integer"}},"required":["sheetId","startIndex","endIndex"],"type":"object"}},"properties":{"addProtectedDimension":{"items":{"$ref":"#/$defs/AddProtectedDimension"},"type":"array"}},"required":["addProtectedDimension"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -79,6 +79,9 @@ for DeleteSpreadsheetProtectedRangeBatchDelRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(r#"{"delProtectIds":["6947942538267541505"]}"#),
+        body_schema: Some(
+            r#"{"properties":{"protectIds":{"items":{"type":"string"},"type":"array"}},"required":["protectIds"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -110,6 +110,7 @@ for ListSpreadsheetProtectedRangeBatchGetRequest {
         response_example: Some(
             r#"{"protectedRanges":[{"dimension":{"endIndex":13,"majorDimension":"COLUMNS","sheetId":"aIVj4J","startIndex":10},"editors":{"users":[{"memberId":"7307457169426112456","memberType":"userId"}]},"lockInfo":"你能编辑","protectId":"7379738014546821122","sheetId":"aIVj4J"},{"dimension":{"endIndex":14,"majorDimension":"COLUMNS","sheetId":"aIVj4J","startIndex":13},"editors":{"users":[{"memberId":"7307457169426112456","memberType":"userId"}]},"lockInfo":"你能编辑","protectId":"7379831455515639836","sheetId":"aIVj4J"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(93usize);

@@ -86,6 +86,9 @@ for CreateSpreadsheetSheetsBatchUpdateRequest {
         response_example: Some(
             r#"{"replies":[{"updateSheet":{"properties":{"frozenColCount":2,"frozenRowCount":8,"hidden":true,"index":3,"protect":{"lock":"LOCK","lockInfo":"privacy info","userIDs":["ou_48d0958ee4b2ab3eaf0b5f6c968abcef"]},"sheetId":"1SW8ik","title":"Sales sheet"}}}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Properties":{"properties":{"frozenColCount":{"format":"int64","type":["integer","null"]},"frozenRowCount":{"format":"int64","type":["integer","null"]},"hidden":{"type":["boolean","null"]},"index":{"format":"int64","type":["integer","null"]},"protect":{"anyOf":[{"$ref":"#/$defs/Protect"},{"type":"null"}]},"sheetId":{"type":"string"},"title":{"type":["string","null"]}},"required":["sheetId"],"type":"object"},"Protect":{"properties":{"lock":{"type":"string"},"lockInfo":{"type":["string","null"]},"userIDs":{"items":{},"type":["array","null"]}},"required":["lock"],"type":"object"},"Requests":{"properties":{"updateSheet":{"anyOf":[{"$ref":"#/$defs/UpdateSheet"},{"type":"null"}]}},"type":"object"},"UpdateSheet":{"properties":{"properties":{"anyOf":[{"$ref":"#/$defs/Properties"},{"type":"null"}]}},"type":"object"}},"properties":{"requests":{"items":{"$ref":"#/$defs/Requests"},"type":"array"}},"required":["requests"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -81,6 +81,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetStyleRequest {
         response_example: Some(
             r#"{"updates":{"revision":89,"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef","updatedCells":6,"updatedColumns":3,"updatedRange":"6e5ed3!A3:C4","updatedRows":2}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"AppendStyle":{"properties":{"range":{"type":"string"},"style":{"$ref":"#/$defs/Style"}},"required":["range","style"],"type":"object"},"Font":{"properties":{"bold":{"type":["boolean","null"]},"clean":{"type":["boolean","null"]},"fontSize":{"type":["string","null"]},"italic":{"type":["boolean","null"]}},"type":"object"},"Style":{"properties":{"backColor":{"type":["string","null"]},"borderColor":{"type":["string","null"]},"borderType":{"type":["string","null"]},"clean":{"type":["boolean","null"]},"font":{"anyOf":[{"$ref":"#/$defs/Font"},{"type":"null"}]},"foreColor":{"type":["string","null"]},"formatter":{"type":["string","null"]},"hAlign":{"format":"int64","type":["integer","null"]},"textDecoration":{"format":"int64","type":["integer","null"]},"vAlign":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"appendStyle":{"$ref":"#/$defs/AppendStyle"}},"required":["appendStyle"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

@@ -83,6 +83,9 @@ for UpdateSpreadsheetStylesBatchUpdateRequest {
         response_example: Some(
             r#"{"responses":[{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":18,"updatedColumns":3,"updatedRange":"6e5ed3!C7:E12","updatedRows":6},{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":24,"updatedColumns":3,"updatedRange":"4FRjKE!I20:K27","updatedRows":8},{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":6,"updatedColumns":3,"updatedRange":"9ZFgm1!A1:C2","updatedRows":2}],"revision":90,"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","totalUpdatedCells":51,"totalUpdatedColumns":9,"totalUpdatedRows":16}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Font":{"properties":{"backColor":{"type":["string","null"]},"bold":{"type":["boolean","null"]},"borderColor":{"type":["string","null"]},"borderType":{"type":["string","null"]},"clean":{"type":["boolean","null"]},"fontSize":{"type":["string","null"]},"foreColor":{"type":["string","null"]},"formatter":{"type":["string","null"]},"hAlign":{"format":"int64","type":["integer","null"]},"italic":{"type":["boolean","null"]},"textDecoration":{"format":"int64","type":["integer","null"]},"vAlign":{"format":"int64","type":["integer","null"]}},"type":"object"},"Style":{"properties":{"font":{"anyOf":[{"$ref":"#/$defs/Font"},{"type":"null"}]}},"type":"object"}},"properties":{"data":{"items":{},"type":"array"},"ranges":{"items":{},"type":"array"},"style":{"$ref":"#/$defs/Style"}},"required":["data","ranges","style"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

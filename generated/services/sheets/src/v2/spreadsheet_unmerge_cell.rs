@@ -73,6 +73,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetUnmergeCellReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(r#"{"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef"}"#),
+        body_schema: Some(
+            r#"{"properties":{"range":{"type":"string"}},"required":["range"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -150,6 +150,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetValueRequest {
         response_example: Some(
             r#"{"revision":7,"spreadsheetToken":"XUMasQlMYhOnMbt5htXc96h0nOg","valueRange":{"majorDimension":"ROWS","range":"Q7PlXT!A1:B2","revision":7,"values":[["单元格A1","单元格B1"],["单元格A2","单元格B2"]]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -222,6 +223,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetValueRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: Some(
             r#"{"revision":84,"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef","updatedCells":4,"updatedColumns":2,"updatedRange":"1QXD0s!A1:B2","updatedRows":2}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"ValueRange":{"properties":{"majorDimension":{"type":["string","null"]},"range":{"type":"string"},"revision":{"format":"int64","type":["integer","null"]},"values":{}},"required":["range","values"],"type":"object"}},"properties":{"valueRange":{"$ref":"#/$defs/ValueRange"}},"required":["valueRange"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

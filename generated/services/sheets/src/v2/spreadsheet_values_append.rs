@@ -100,6 +100,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetValuesAppendRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 1)],
         response_example: None,
+        body_schema: Some(
+            r##"{"$defs":{"ValueRange":{"properties":{"range":{"type":"string"},"values":{}},"required":["range","values"],"type":"object"}},"properties":{"valueRange":{"$ref":"#/$defs/ValueRange"}},"required":["valueRange"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);

@@ -125,6 +125,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpreadsheetValuesBatchGetRequ
         response_example: Some(
             r#"{"revision":87,"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef","totalCells":6,"valueRanges":[{"majorDimension":"ROWS","range":"6e5ed3!A2:B3","revision":87,"values":[["World",1],[5,6]]},{"majorDimension":"ROWS","range":"4FRjKE!B1:B2","revision":87,"values":[["test"],["test"]]}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(84usize);

@@ -85,6 +85,9 @@ for CreateSpreadsheetValuesBatchUpdateRequest {
         response_example: Some(
             r#"{"responses":[{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":8,"updatedColumns":2,"updatedRange":"4FRjKE!A6:B9","updatedRows":4},{"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":6,"updatedColumns":3,"updatedRange":"6e5ed3!A1:C2","updatedRows":2}],"revision":88,"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef"}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ValueRanges":{"properties":{"range":{"type":"string"},"values":{}},"required":["range","values"],"type":"object"}},"properties":{"valueRanges":{"items":{"$ref":"#/$defs/ValueRanges"},"type":"array"}},"required":["valueRanges"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(87usize);

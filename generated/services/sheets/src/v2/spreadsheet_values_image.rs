@@ -77,6 +77,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetValuesImageReque
         response_example: Some(
             r#"{"revision":80,"spreadsheetToken":"shtcngNygNfuqhxTBf588jabcef","updateRange":"Q7PlXT!H7:H7"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"image":{"items":{"format":"int64","type":"integer"},"type":"array"},"name":{"type":"string"},"range":{"type":"string"}},"required":["range","image","name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);

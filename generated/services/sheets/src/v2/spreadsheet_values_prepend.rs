@@ -84,6 +84,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetValuesPrependReq
         response_example: Some(
             r#"{"revision":18,"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","tableRange":"6e5ed3!A1:C1","updates":{"revision":18,"spreadsheetToken":"GQJHsEgcoh2qDHtSxeKcJCabcef","updatedCells":3,"updatedColumns":3,"updatedRange":"6e5ed3!A1:C1","updatedRows":1}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"ValueRange":{"properties":{"range":{"type":"string"},"values":{}},"required":["range","values"],"type":"object"}},"properties":{"valueRange":{"$ref":"#/$defs/ValueRange"}},"required":["valueRange"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

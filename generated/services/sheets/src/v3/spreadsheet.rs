@@ -190,6 +190,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetRequest {
         response_example: Some(
             r#"{"spreadsheet":{"folder_token":"fldbcO1UuPz8VwnpPx5a92abcef","spreadsheet_token":"Iow7sNNEphp3WbtnbCscPqabcef","title":"Sales sheet","url":"https://example.feishu.cn/sheets/Iow7sNNEphp3WbtnbCscPqabcef"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"folder_token":{"type":["string","null"]},"title":{"maxLength":255,"minLength":0,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -303,6 +306,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetRequest {
         response_example: Some(
             r#"{"spreadsheet":{"owner_id":"ou_48d0958ee4b2ab3eaf0b5f6c968abcef","title":"title","token":"Iow7sNNEphp3WbtnbCscPqabcef","url":"https://example.feishu.cn/sheets/Iow7sNNEphp3WbtnbCscPqabcef"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);
@@ -411,6 +415,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSpreadsheetRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"title":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

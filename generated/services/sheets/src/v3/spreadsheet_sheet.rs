@@ -342,6 +342,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FindSpreadsheetSheetRequest {
         response_example: Some(
             r#"{"find_result":{"matched_cells":["A1"],"matched_formula_cells":["B3"],"rows_count":2}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"FindCondition":{"properties":{"include_formulas":{"type":["boolean","null"]},"match_case":{"type":["boolean","null"]},"match_entire_cell":{"type":["boolean","null"]},"range":{"type":"string"},"search_by_regex":{"type":["boolean","null"]}},"required":["range"],"type":"object"}},"properties":{"find":{"type":"string"},"find_condition":{"$ref":"#/$defs/FindCondition"}},"required":["find_condition","find"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(90usize);
@@ -449,6 +452,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetRequest {
         response_example: Some(
             r#"{"sheet":{"grid_properties":{"column_count":20,"frozen_column_count":0,"frozen_row_count":0,"row_count":200},"hidden":false,"index":0,"merges":[{"end_column_index":0,"end_row_index":0,"start_column_index":0,"start_row_index":0}],"resource_type":"sheet","sheet_id":"sxj5ws","title":"sheet1"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(85usize);
@@ -620,6 +624,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MoveDimensionSpreadsheetSheetRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Dimension":{"properties":{"end_index":{"format":"int64","type":["integer","null"]},"major_dimension":{"type":["string","null"]},"start_index":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"destination_index":{"format":"int64","type":["integer","null"]},"source":{"anyOf":[{"$ref":"#/$defs/Dimension"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(100usize);
@@ -719,6 +726,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySpreadsheetSheetRequest {
         response_example: Some(
             r#"{"sheets":[{"grid_properties":{"column_count":20,"frozen_column_count":0,"frozen_row_count":0,"row_count":200},"hidden":false,"index":0,"merges":[{"end_column_index":0,"end_row_index":0,"start_column_index":0,"start_row_index":0}],"resource_type":"sheet","sheet_id":"sxj5ws","title":"title"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(81usize);
@@ -884,6 +892,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ReplaceSpreadsheetSheetRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(
             r#"{"replace_result":{"matched_cells":["A1"],"matched_formula_cells":["B3"],"rows_count":2}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"FindCondition":{"properties":{"include_formulas":{"type":["boolean","null"]},"match_case":{"type":["boolean","null"]},"match_entire_cell":{"type":["boolean","null"]},"range":{"type":"string"},"search_by_regex":{"type":["boolean","null"]}},"required":["range"],"type":"object"}},"properties":{"find":{"type":"string"},"find_condition":{"$ref":"#/$defs/FindCondition"},"replacement":{"type":"string"}},"required":["find_condition","find","replacement"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

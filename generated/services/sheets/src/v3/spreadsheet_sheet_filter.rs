@@ -297,6 +297,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetSheetFilterReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Condition":{"properties":{"compare_type":{"type":["string","null"]},"expected":{"items":{"type":"string"},"type":"array"},"filter_type":{"type":"string"}},"required":["filter_type","expected"],"type":"object"}},"properties":{"col":{"type":"string"},"condition":{"$ref":"#/$defs/Condition"},"range":{"type":"string"}},"required":["range","col","condition"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -438,6 +441,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetSheetFilterReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -560,6 +564,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetFilterRequest 
         response_example: Some(
             r#"{"sheet_filter_info":{"filter_infos":[{"col":"E","conditions":[{"compare_type":"less","expected":["50%"],"filter_type":"number"}]}],"filtered_out_rows":[4,5,6],"range":"8fe9d6!A1:H14"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);
@@ -720,6 +725,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpreadsheetSheetFilterReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Condition":{"properties":{"compare_type":{"type":["string","null"]},"expected":{"items":{"type":"string"},"type":"array"},"filter_type":{"type":"string"}},"required":["filter_type","expected"],"type":"object"}},"properties":{"col":{"type":"string"},"condition":{"$ref":"#/$defs/Condition"}},"required":["col","condition"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(92usize);

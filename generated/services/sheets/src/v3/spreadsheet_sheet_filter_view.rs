@@ -384,6 +384,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetSheetFilterViewR
         response_example: Some(
             r#"{"filter_view":{"filter_view_id":"pH9hbVcCXA","filter_view_name":"筛选视图 1","range":"8fe9d6!C1:H14"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"filter_view_id":{"type":["string","null"]},"filter_view_name":{"type":["string","null"]},"range":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
@@ -525,6 +528,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetSheetFilterViewR
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -666,6 +670,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetFilterViewRequ
         response_example: Some(
             r#"{"filter_view":{"filter_view_id":"pH9hbVcCXA","filter_view_name":"筛选视图 1","range":"8fe9d6!C1:H14"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -847,6 +852,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSpreadsheetSheetFilterViewRe
         response_example: Some(
             r#"{"filter_view":{"filter_view_id":"pH9hbVcCXA","filter_view_name":"筛选视图 1","range":"8fe9d6!C1:H14"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"filter_view_name":{"type":["string","null"]},"range":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -997,6 +1005,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySpreadsheetSheetFilterViewRe
         response_example: Some(
             r#"{"items":[{"filter_view_id":"pH9hbVcCXA","filter_view_name":"筛选视图 1","range":"8fe9d6!C1:H14"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);

@@ -376,6 +376,9 @@ for CreateSpreadsheetSheetFilterViewConditionRequest {
         response_example: Some(
             r#"{"condition":{"compare_type":"less","condition_id":"E","expected":["6"],"filter_type":"number"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"compare_type":{"type":["string","null"]},"condition_id":{"type":["string","null"]},"expected":{"items":{"type":"string"},"type":["array","null"]},"filter_type":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(125usize);
@@ -538,6 +541,7 @@ for DeleteSpreadsheetSheetFilterViewConditionRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
@@ -700,6 +704,7 @@ for GetSpreadsheetSheetFilterViewConditionRequest {
         response_example: Some(
             r#"{"condition":{"compare_type":"less","condition_id":"E","expected":["6"],"filter_type":"number"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(139usize);
@@ -850,6 +855,7 @@ for QuerySpreadsheetSheetFilterViewConditionRequest {
         response_example: Some(
             r#"{"items":[{"compare_type":"less","condition_id":"E","expected":["6"],"filter_type":"number"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(131usize);
@@ -1038,6 +1044,9 @@ for UpdateSpreadsheetSheetFilterViewConditionRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"condition":{"compare_type":"less","condition_id":"E","expected":["6"],"filter_type":"number"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"compare_type":{"type":["string","null"]},"expected":{"items":{"type":"string"},"type":["array","null"]},"filter_type":{"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -361,6 +361,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpreadsheetSheetFloatImageR
         response_example: Some(
             r#"{"float_image":{"float_image_id":"ye06SS14ph","float_image_token":"boxbcbQsaSqIXsxxxxx1HCPJFbh","height":100,"offset_x":0,"offset_y":0,"range":"ahgsch!A1:A1","width":100}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"float_image_id":{"type":["string","null"]},"float_image_token":{"type":["string","null"]},"height":{"type":["number","null"]},"offset_x":{"type":["number","null"]},"offset_y":{"type":["number","null"]},"range":{"type":["string","null"]},"width":{"type":["number","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(98usize);
@@ -496,6 +499,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpreadsheetSheetFloatImageR
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -643,6 +647,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpreadsheetSheetFloatImageRequ
         response_example: Some(
             r#"{"float_image":{"float_image_id":"ye06SS14ph","float_image_token":"boxbcbQsaSqIXsxxxxx1HCPJFbh","height":100,"offset_x":0,"offset_y":0,"range":"ahgsch!A1:A1","width":100}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -812,6 +817,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSpreadsheetSheetFloatImageRe
         response_example: Some(
             r#"{"float_image":{"float_image_id":"ye06SS14ph","float_image_token":"boxbcbQsaSqIXsxxxxx1HCPJFbh","height":100,"offset_x":0,"offset_y":0,"range":"ahgsch!A1:A1","width":100}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"float_image_token":{"type":["string","null"]},"height":{"type":["number","null"]},"offset_x":{"type":["number","null"]},"offset_y":{"type":["number","null"]},"range":{"type":["string","null"]},"width":{"type":["number","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(114usize);
@@ -944,6 +952,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QuerySpreadsheetSheetFloatImageRe
         response_example: Some(
             r#"{"items":[{"float_image_id":"ye06SS14ph","float_image_token":"boxbcbQsaSqIXsxxxxx1HCPJFbh","height":100,"offset_x":0,"offset_y":0,"range":"ahgsch!A1:A1","width":100}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(104usize);

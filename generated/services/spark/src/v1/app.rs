@@ -141,6 +141,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppRequest {
         response_example: Some(
             r#"{"app":{"app_id":"app_7d2f8a4b1c9e6035","app_type":" HTML","created_at":"2026-05-18T10:00:00Z","description":"提供7×24小时智能对话服务，支持常见问题自动解答与工单流转","icon_url":"https://example.com/app-icons/customer-service.png","name":"智能客服助手","updated_at":"2026-06-20T14:30:00Z"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"app_type":{"type":["string","null"]},"description":{"type":["string","null"]},"icon_url":{"type":["string","null"]},"name":{"type":"string"}},"required":["name"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -219,6 +222,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"app_id":"app_7d2f8a4b1c9e6035","app_type":"HTML","created_at":"2026-05-18T10:00:00Z","description":"提供7×24小时智能对话服务，支持常见问题自动解答与工单流转","icon_url":"https://example.com/app-icons/customer-service.png","name":"智能客服助手","updated_at":"2026-06-20T14:30:00Z"}],"page_token":"eyJwYWdlX251bWJlciI6MiwiY29udGVudF9pZHMiOlsiMTIzNCIsIjU2NzgiXX0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -303,6 +307,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppRequest {
         response_example: Some(
             r#"{"app":{"app_id":"app_7d2f8a4b1c9e6035","app_type":"HTML","created_at":"2026-05-18T10:00:00Z","description":"提供7×24小时智能对话服务，支持常见问题自动解答与工单流转","icon_url":"https://example.com/app-icons/customer-service.png","name":"智能客服助手","updated_at":"2026-06-20T14:30:00Z"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"icon_url":{"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -376,6 +383,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SqlCommandsAppRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"result":"[{\"name\":\"王一一\"}]"}"#),
+        body_schema: Some(
+            r#"{"properties":{"sql":{"type":"string"}},"required":["sql"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -124,6 +124,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppAccessScopeRequest {
         response_example: Some(
             r#"{"apply_config":{"approvers":["ou_75e71dde59ef1cbbaf25875b20cc54ef"],"enabled":true},"chats":["oc_aa8b35fdab3813ef837f91b8ffe61ec6"],"departments":["od-3f65aa8f59e512bfabde0d71e04c26d7"],"require_login":true,"scope":"Range","users":["ou_75e71dde59ef1cbbaf25875b20cc54ef"]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);
@@ -222,6 +223,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateAppAccessScopeRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ApplyConfig":{"properties":{"approvers":{"items":{"type":"string"},"type":["array","null"]},"enabled":{"type":["boolean","null"]}},"type":"object"}},"properties":{"apply_config":{"anyOf":[{"$ref":"#/$defs/ApplyConfig"},{"type":"null"}]},"chats":{"items":{"type":"string"},"type":["array","null"]},"departments":{"items":{"type":"string"},"maxItems":200,"minItems":1,"type":["array","null"]},"require_login":{"type":["boolean","null"]},"scope":{"type":"string"},"users":{"items":{"type":"string"},"type":["array","null"]}},"required":["scope"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

@@ -121,6 +121,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetEnumDetailAppEnumRequest {
         response_example: Some(
             r#"{"created_at":"1765441837625","description":"enum描述","name":"enum_name","options":["enum_1"]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -251,6 +252,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetEnumListAppEnumRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"created_at":1765524810744,"description":"enum_demo的描述","name":"enum_demo","options":["enum_a"]}],"page_token":"AQD9/Rn9eij9Pm39ED40/RD/cIFmu77WxpxPB/2oHfQLZ+G8JG6tK7+ZnHiT7COhD2hMSICh/eBl7cpzU6JEC3J7COKNe4jrQ8ExwBCR"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(54usize);

@@ -143,6 +143,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadAppStorageRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{"content_type":"image/jpeg"}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);
@@ -219,6 +220,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadAppStorageRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(5, 1)],
         response_example: Some(
             r#"{"file_key":"1859988692091946","file_name":"文件名称","file_size":33,"file_url":"/app/app_4jmwuym484u90/runtime/api/v1/storage/object/bucket_aadju74v6daba/1859988692091946","mime_type":"binary/octet-stream"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"check_sum":{"type":["string","null"]},"file_name":{"type":"string"}},"required":["file_name"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -124,6 +124,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CompleteAppStorageUploadRequest {
         response_example: Some(
             r#"{"file_key":"1859988692091946","file_name":"上传文件名称示例","file_size":104857600,"file_url":"/app/app_4jmwuym484u90/runtime/api/v1/storage/object/bucket_aadju74v6daba/1859988692091946","mime_type":"text/plain; charset=utf-8"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"upload_id":{"type":"string"}},"required":["upload_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -200,6 +203,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InitializeAppStorageUploadRequest
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"chunk_numbers":25,"chunk_size":4194304,"upload_id":"upload_abc123xyz456"}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"file_name":{"type":"string"},"file_size":{"format":"int64","maximum":2147483648.0,"minimum":1.0,"type":"integer"},"mime_type":{"type":["string","null"]}},"required":["file_name","file_size"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -285,6 +291,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PartAppStorageUploadRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"chunk_check_sum":{"type":["string","null"]},"chunk_index":{"format":"int64","maximum":10000.0,"minimum":1.0,"type":"integer"},"upload_id":{"type":"string"}},"required":["upload_id","chunk_index"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

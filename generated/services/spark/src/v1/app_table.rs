@@ -203,6 +203,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTableRecordsAppTableRequest
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -286,6 +287,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTableDetailAppTableRequest {
         response_example: Some(
             r#"{"columns":[{"data_type":"varchar","default_value":"默认值","description":"column_name的描述","is_allow_null":false,"is_array":false,"is_auto_increment":false,"is_primary_key":false,"is_unique":false,"name":"column_name"}],"description":"这是student表的描述","name":"student"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -416,6 +418,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTableListAppTableRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"columns":[{"data_type":"varchar","default_value":"默认值","description":"column_name的描述","is_allow_null":false,"is_array":false,"is_auto_increment":false,"is_primary_key":false,"is_unique":false,"name":"column_name"}],"description":"studect数据表","name":"student"}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -552,6 +555,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTableRecordsAppTableRequest 
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"record":{"type":"string"}},"required":["record"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -709,6 +715,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PostTableRecordsAppTableRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"records":{"type":"string"}},"required":["records"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -119,6 +119,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchAppTableRecordsBatchUpdateRe
         response_example: Some(
             r#"{"record_ids":["1cbb280d-fc3d-4dca-9db5-adb14c4c83ec"]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"records":{"type":"string"}},"required":["records"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(88usize);

@@ -83,6 +83,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateAppUploadAndReleaseHtmlCode
         response_example: Some(
             r#"{"url":"https://spark.example.com/apps/MDA20240516001"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"file":{"type":"string"}},"required":["file"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(77usize);

@@ -210,6 +210,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAppViewRecordRequest {
         response_example: Some(
             r#"{"has_more":true,"items":"[{\"name\":\"王一一\",\"gender\":\"male\",\"age\":10},{\"name\":\"王二二\",\"gender\":\"female\",\"age\":10}]","page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","total":2}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

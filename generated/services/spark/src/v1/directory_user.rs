@@ -98,6 +98,9 @@ impl ::feishu_runtime::codegen::ApiRequest for IdConvertDirectoryUserRequest {
         response_example: Some(
             r#"{"items":[{"source_id":"123445678933432","target_id":"ou_1234cdjhjfedgfhgdhy3884"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"id_convert_type":{"format":"int64","type":"integer"},"ids":{"items":{"type":"string"},"maxItems":100,"minItems":1,"type":["array","null"]}},"required":["id_convert_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(61usize);

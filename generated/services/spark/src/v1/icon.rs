@@ -73,6 +73,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateIconRequest {
         response_example: Some(
             r#"{"icon_url":"https://spark-cdn.example.com/tenant/10001/app-icons/20240520/abcdef123456.png"}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"file":{"type":"string"}},"required":["file"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);

@@ -105,6 +105,9 @@ impl ::feishu_runtime::codegen::ApiRequest for FileRecognizeSpeechRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"recognition_text":"你好，使用飞书吧"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"FileConfig":{"properties":{"engine_type":{"type":"string"},"file_id":{"type":"string"},"format":{"type":"string"}},"required":["file_id","format","engine_type"],"type":"object"},"Speech":{"properties":{"speech":{"type":["string","null"]}},"type":"object"}},"properties":{"config":{"$ref":"#/$defs/FileConfig"},"speech":{"$ref":"#/$defs/Speech"}},"required":["speech","config"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);
@@ -162,6 +165,9 @@ impl ::feishu_runtime::codegen::ApiRequest for StreamRecognizeSpeechRequest {
         rate_limit: &[],
         response_example: Some(
             r#"{"recognition_text":"你好，尝试使用一下飞书吧","sequence_id":1,"stream_id":"asd1234567890ddd"}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Speech":{"properties":{"speech":{"type":["string","null"]}},"type":"object"},"StreamConfig":{"properties":{"action":{"format":"int64","type":"integer"},"engine_type":{"type":"string"},"format":{"type":"string"},"sequence_id":{"format":"int64","type":"integer"},"stream_id":{"type":"string"}},"required":["stream_id","sequence_id","action","format","engine_type"],"type":"object"}},"properties":{"config":{"$ref":"#/$defs/StreamConfig"},"speech":{"$ref":"#/$defs/Speech"}},"required":["speech","config"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -65,6 +65,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateDocsApiMetaRequest {
         response_example: Some(
             r#"{"docs_metas":[{"create_time":123456,"docs_token":"doc22222","docs_type":"doc","latest_modify_time":123456,"latest_modify_user":"12345","owner_id":"12345","title":"abc"}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"RequestDocs":{"properties":{"docs_token":{"type":"string"},"docs_type":{"type":"string"}},"required":["docs_token","docs_type"],"type":"object"}},"properties":{"request_docs":{"items":{"$ref":"#/$defs/RequestDocs"},"type":"array"}},"required":["request_docs"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);

@@ -392,6 +392,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteCollaboratorTaskReques
         response_example: Some(
             r#"{"collaborators":["ou_13585843f02bc94923ed17a007cbc9b1","ou_f4506885e436763c36e03c05ef1bd6f8"]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -509,6 +512,9 @@ impl ::feishu_runtime::codegen::ApiRequest for BatchDeleteFollowerTaskRequest {
         response_example: Some(
             r#"{"followers":["ou_13585843f02bc94923ed17a007cbc9b1","ou_f4506885e436763c36e03c05ef1bd6f8"]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -610,6 +616,7 @@ impl ::feishu_runtime::codegen::ApiRequest for CompleteTaskRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -784,6 +791,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskRequest {
         response_example: Some(
             r#"{"task":{"can_edit":true,"collaborators":[{"id":"ou_13585843f02bc94923ed17a007cbc9b1"},{"id":"ou_219a0611de2a639aa939ee97013f37a5"}],"complete_time":"0","create_time":"1630304148","creator_id":"ou_05b67908bc5d12a086e909a076f7f1b6","custom":"{\"custom_complete\":{\"android\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}},\"ios\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}},\"pc\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}}}}","description":"多吃水果，多运动，健康生活，快乐工作。","due":{"time":"1623124318","timezone":"Asia/Shanghai"},"extra":"dGVzdA==","followers":[{"id":"ou_13585843f02bc94923ed17a007cbc9b1"},{"id":"ou_219a0611de2a639aa939ee97013f37a5"}],"id":"68c9b9ff-d5b5-41bf-b407-6d956f23143f","origin":{"href":{"title":"反馈一个问题，需要协助排查","url":"https://support.feishu.com/internal/foo-bar"},"platform_i18n_name":"{\"en_us\":\"IT Workspace\",\"zh_cn\":\"IT 工作台\"}"},"repeat_rule":"FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR","rich_description":"富文本备注飞书开放平台\n","rich_summary":"富文本标题飞书开放平台\n","source":6,"summary":"每天喝八杯水，保持身心愉悦","update_time":"1630304149"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Due":{"properties":{"is_all_day":{"type":["boolean","null"]},"time":{"type":["string","null"]},"timezone":{"type":["string","null"]}},"type":"object"},"Href":{"properties":{"title":{"maxLength":512,"minLength":0,"type":["string","null"]},"url":{"maxLength":1024,"minLength":0,"type":["string","null"]}},"type":"object"},"Origin":{"properties":{"href":{"anyOf":[{"$ref":"#/$defs/Href"},{"type":"null"}]},"platform_i18n_name":{"maxLength":1024,"minLength":0,"type":"string"}},"required":["platform_i18n_name"],"type":"object"}},"properties":{"can_edit":{"type":["boolean","null"]},"collaborator_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"custom":{"maxLength":65536,"minLength":0,"type":["string","null"]},"description":{"maxLength":65536,"minLength":0,"type":["string","null"]},"due":{"anyOf":[{"$ref":"#/$defs/Due"},{"type":"null"}]},"extra":{"maxLength":65536,"minLength":0,"type":["string","null"]},"follower_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"origin":{"$ref":"#/$defs/Origin"},"repeat_rule":{"type":["string","null"]},"rich_description":{"maxLength":65536,"minLength":0,"type":["string","null"]},"rich_summary":{"maxLength":1000,"minLength":0,"type":["string","null"]},"summary":{"maxLength":1000,"minLength":0,"type":["string","null"]}},"required":["origin"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -880,6 +890,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -967,6 +978,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTaskRequest {
         response_example: Some(
             r#"{"task":{"can_edit":true,"collaborators":[{"id":"ou_842f5b9b4b8faa60570e9008acc9af1f"}],"complete_time":"0","create_time":"1630304148","creator_id":"ou_05b67908bc5d12a086e909a076f7f1b6","custom":"{\"custom_complete\":{\"android\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}},\"ios\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}},\"pc\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}}}}","description":"多吃水果，多运动，健康生活，快乐工作。","due":{"time":"1623124318","timezone":"Asia/Shanghai"},"extra":"dGVzdA==","followers":[{"id":"ou_842f5b9b4b8faa60570e9008acc9af1f"}],"id":"68c9b9ff-d5b5-41bf-b407-6d956f23143f","origin":{"href":{"title":"反馈一个问题，需要协助排查","url":"https://support.feishu.com/internal/foo-bar"},"platform_i18n_name":"{\"en_us\":\"IT Workspace\",\"zh_cn\":\"IT 工作台\"}"},"repeat_rule":"FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR","source":6,"summary":"每天喝八杯水，保持身心愉悦","update_time":"1630304149"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -1144,6 +1156,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"can_edit":true,"collaborators":[{"id":"ou_842f5b9b4b8faa60570e9008acc9af1f"}],"complete_time":"1637119864","create_time":"1637045612","creator_id":"ou_5df8b925054285f7166bf8b6ff03341f","custom":"","description":"多吃水果，多运动，健康生活，快乐工作。","due":{"time":"1637137860","timezone":"Asia/Shanghai"},"extra":"dGVzdA==","followers":[{"id":"ou_842f5b9b4b8faa60570e9008acc9af1f"}],"id":"11d42f77-cfa4-4833-a76e-ad778b081077","origin":{"href":{"title":"反馈一个问题，需要协助排查","url":"https://support.feishu.com/internal/foo-bar"},"platform_i18n_name":"{\"en_us\":\"IT Workspace\",\"zh_cn\":\"IT 工作台\"}"},"source":6,"summary":"少喝咖啡","update_time":"1637119866"},{"collaborators":[{"id":"ou_842f5b9b4b8faa60570e9008acc9af1f"}],"complete_time":"1636965009","create_time":"1632886899","creator_id":"ou_5df8b925054285f7166bf8b6ff03341f","custom":"","description":"","due":{"time":"0","timezone":""},"extra":"","followers":[{"id":"ou_842f5b9b4b8faa60570e9008acc9af1f"}],"id":"692ec13b-613d-4d0b-818d-a34ae2cb1413","origin":{"href":{},"platform_i18n_name":"null"},"repeat_rule":"FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR","source":1,"summary":"多喝热水","update_time":"1636965011"}],"page_token":"MTYzMTg3ODUxNQ=="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(40usize);
@@ -1418,6 +1431,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTaskRequest {
         response_example: Some(
             r#"{"task":{"can_edit":true,"complete_time":"0","create_time":"1630304148","creator_id":"ou_05b67908bc5d12a086e909a076f7f1b6","custom":"{\"custom_complete\":{\"android\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}},\"ios\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}},\"pc\":{\"href\":\"https://www.feishu.cn/\",\"tip\":{\"zh_cn\":\"你好\",\"en_us\":\"hello\"}}}}","description":"多吃水果，多运动，健康生活，快乐工作。","due":{"time":"1623124318","timezone":"Asia/Shanghai"},"extra":"dGVzdA==","id":"68c9b9ff-d5b5-41bf-b407-6d956f23143f","origin":{"href":{"title":"反馈一个问题，需要协助排查","url":"https://support.feishu.com/internal/foo-bar"},"platform_i18n_name":"{\"en_us\":\"IT Workspace\",\"zh_cn\":\"IT 工作台\"}"},"repeat_rule":"FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR","source":6,"summary":"每天喝八杯水，保持身心愉悦","update_time":"1630304149"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Collaborator":{"properties":{"id":{"type":["string","null"]},"id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"},"Due":{"properties":{"is_all_day":{"type":["boolean","null"]},"time":{"type":["string","null"]},"timezone":{"type":["string","null"]}},"type":"object"},"Follower":{"properties":{"id":{"type":["string","null"]},"id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"},"Href":{"properties":{"title":{"maxLength":512,"minLength":0,"type":["string","null"]},"url":{"maxLength":1024,"minLength":0,"type":["string","null"]}},"type":"object"},"Origin":{"properties":{"href":{"anyOf":[{"$ref":"#/$defs/Href"},{"type":"null"}]},"platform_i18n_name":{"maxLength":1024,"minLength":0,"type":"string"}},"required":["platform_i18n_name"],"type":"object"},"Task":{"properties":{"can_edit":{"type":["boolean","null"]},"collaborator_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"collaborators":{"items":{"$ref":"#/$defs/Collaborator"},"type":["array","null"]},"complete_time":{"type":["string","null"]},"create_time":{"type":["string","null"]},"creator_id":{"type":["string","null"]},"custom":{"maxLength":65536,"minLength":0,"type":["string","null"]},"description":{"maxLength":65536,"minLength":0,"type":["string","null"]},"due":{"anyOf":[{"$ref":"#/$defs/Due"},{"type":"null"}]},"extra":{"maxLength":65536,"minLength":0,"type":["string","null"]},"follower_ids":{"items":{"type":"string"},"maxItems":100,"type":["array","null"]},"followers":{"items":{"$ref":"#/$defs/Follower"},"type":["array","null"]},"id":{"type":["string","null"]},"origin":{"anyOf":[{"$ref":"#/$defs/Origin"},{"type":"null"}]},"repeat_rule":{"type":["string","null"]},"rich_description":{"maxLength":65536,"minLength":0,"type":["string","null"]},"rich_summary":{"maxLength":1000,"minLength":0,"type":["string","null"]},"source":{"format":"int64","type":["integer","null"]},"summary":{"maxLength":1000,"minLength":0,"type":["string","null"]},"update_time":{"type":["string","null"]}},"type":"object"}},"properties":{"task":{"$ref":"#/$defs/Task"},"update_fields":{"items":{"type":"string"},"type":"array"}},"required":["task","update_fields"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -1521,6 +1537,7 @@ impl ::feishu_runtime::codegen::ApiRequest for UncompleteTaskRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);

@@ -205,6 +205,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskCollaboratorRequest {
         response_example: Some(
             r#"{"collaborator":{"id":"ou_99e1a581b36ecc4862cbfbce473f1234","id_list":["ou_99e1a581b36ecc4862cbfbce473f3123"]}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"id":{"type":["string","null"]},"id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -328,6 +331,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskCollaboratorRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(80usize);
@@ -476,6 +480,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskCollaboratorRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"id":"ou_99e1a581b36ecc4862cbfbce473f1234","id_list":["ou_99e1a581b36ecc4862cbfbce473f3123"]}],"page_token":"「上次返回的page_token」"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -244,6 +244,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskCommentRequest {
         response_example: Some(
             r#"{"comment":{"content":"多喝水，少吃肉","id":"6997680617668214803","parent_id":"0","rich_content":"富文本评论飞书开放平台\n"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"content":{"maxLength":65536,"minLength":0,"type":["string","null"]},"create_milli_time":{"type":["string","null"]},"parent_id":{"type":["string","null"]},"rich_content":{"maxLength":65536,"minLength":0,"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -325,6 +328,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskCommentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -413,6 +417,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTaskCommentRequest {
         response_example: Some(
             r#"{"comment":{"content":"加油，奥利给！！","create_milli_time":"1656483428000","id":"6997691052400312340","parent_id":"0"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(70usize);
@@ -599,6 +604,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskCommentRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"content":"评论2","create_milli_time":"1656483428000","id":"7104224757005533212","parent_id":"0"},{"content":"评论1","create_milli_time":"1656483428000","id":"7104224731582169116","parent_id":"0"}],"page_token":"LTE="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);
@@ -763,6 +769,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTaskCommentRequest {
         ],
         response_example: Some(
             r#"{"comment":{"content":"飞流直下三千尺，疑是银河落九天","id":"6997691052400312340","parent_id":"0"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"content":{"maxLength":65536,"minLength":0,"type":["string","null"]},"rich_content":{"maxLength":65536,"minLength":0,"type":["string","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

@@ -213,6 +213,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskFollowerRequest {
         response_example: Some(
             r#"{"follower":{"id":"ou_99e1a581b36ecc4862cbfbce473f3123","id_list":["ou_99e1a581b36ecc4862cbfbce473f3123"]}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"id":{"type":["string","null"]},"id_list":{"items":{"type":"string"},"type":["array","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -336,6 +339,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskFollowerRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -480,6 +484,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskFollowerRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"id":"ou_99e1a581b36ecc4862cbfbce473f3123","id_list":["ou_550cc75233d8b7b9fcbdad65f34433f4"]}],"page_token":"「上次返回的page_token」"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -194,6 +194,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTaskReminderRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{"reminder":{"id":"1","relative_fire_minute":30}}"#),
+        body_schema: Some(
+            r#"{"properties":{"relative_fire_minute":{"format":"int64","type":"integer"}},"required":["relative_fire_minute"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -297,6 +300,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTaskReminderRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -425,6 +429,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTaskReminderRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"id":"1","relative_fire_minute":30}],"page_token":"「填写上次返回的page_token」"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

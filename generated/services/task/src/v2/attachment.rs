@@ -214,6 +214,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteAttachmentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -310,6 +311,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetAttachmentRequest {
         response_example: Some(
             r#"{"attachment":{"file_token":"boxcnTDqPaRA6JbYnzQsZ2doB2b","guid":"f860de3e-6881-4ddd-9321-070f36d1af0b","is_cover":false,"name":"foo.jpg","resource":{"id":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","type":"task"},"size":62232,"uploaded_at":"1675742789470","uploader":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"url":"https://example.com/download/authcode/?code=OWMzNDlmMjJmZThkYzZkZGJlMjYwZTI0OTUxZTE2MDJfMDZmZmMwOWVj"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -477,6 +479,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAttachmentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"file_token":"boxcnTDqPaRA6JbYnzQsZ2doB2b","guid":"f860de3e-6881-4ddd-9321-070f36d1af0b","is_cover":false,"name":"foo.jpg","resource":{"id":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","type":"task"},"size":62232,"uploaded_at":"1675742789470","uploader":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"url":"https://example.com/download/authcode/?code=OWMzNDlmMjJmZThkYzZkZGJlMjYwZTI0OTUxZTE2MDJfMDZmZmMwOWVj"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(46usize);
@@ -620,6 +623,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UploadAttachmentRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(10, 1)],
         response_example: Some(
             r#"{"items":[{"file_token":"boxcnTDqPaRA6JbYnzQsZ2doB2b","guid":"f860de3e-6881-4ddd-9321-070f36d1af0b","is_cover":false,"name":"foo.jpg","resource":{"id":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","type":"task"},"size":62232,"uploaded_at":"1675742789470","uploader":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"}}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"resource_id":{"maxLength":100,"type":"string"},"resource_type":{"type":["string","null"]}},"required":["resource_id"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

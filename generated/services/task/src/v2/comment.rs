@@ -252,6 +252,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCommentRequest {
         response_example: Some(
             r#"{"comment":{"content":"这是一条评论","created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"id":"7197020628442939411","reply_to_comment_id":"7166825117308174356","resource_id":"ccb55625-95d2-2e80-655f-0e40bf67953f","resource_type":"task","updated_at":"1675742789470"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"content":{"type":"string"},"reply_to_comment_id":{"maxLength":20,"type":["string","null"]},"resource_id":{"maxLength":100,"type":["string","null"]},"resource_type":{"type":["string","null"]}},"required":["content"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -338,6 +341,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteCommentRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -451,6 +455,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCommentRequest {
         response_example: Some(
             r#"{"comment":{"content":"这是一条评论","created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"id":"7197020628442939411","reply_to_comment_id":"7166825117308174356","resource_id":"ccb55625-95d2-2e80-655f-0e40bf67953f","resource_type":"task","updated_at":"1675742789470"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);
@@ -647,6 +652,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCommentRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"content":"这是一条评论","created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"id":"7197020628442939411","reply_to_comment_id":"7166825117308174356","resource_id":"ccb55625-95d2-2e80-655f-0e40bf67953f","resource_type":"task","updated_at":"1675742789470"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -810,6 +816,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCommentRequest {
         ],
         response_example: Some(
             r#"{"comment":{"content":"这是一条评论","created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"id":"7197020628442939411","reply_to_comment_id":"7166825117308174356","resource_id":"ccb55625-95d2-2e80-655f-0e40bf67953f","resource_type":"task","updated_at":"1675742789470"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"InputComment":{"properties":{"content":{"maxLength":10000,"type":["string","null"]}},"type":"object"}},"properties":{"comment":{"$ref":"#/$defs/InputComment"},"update_fields":{"items":{"type":"string"},"type":"array"}},"required":["comment","update_fields"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -300,6 +300,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddCustomFieldRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"resource_id":{"type":"string"},"resource_type":{"type":"string"}},"required":["resource_type","resource_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -405,6 +408,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCustomFieldRequest {
         response_example: Some(
             r#"{"custom_field":{"created_at":"1688196600000","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"datetime_setting":{"format":"yyyy/mm/dd"},"guid":"34d4b29f-3d58-4bc5-b752-6be80fb687c8","member_setting":{"multi":true},"multi_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"name":"优先级","number_setting":{"custom_symbol":"自定义符号","custom_symbol_position":"left","decimal_count":2,"format":"normal","separator":"thousand"},"single_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"text_setting":{},"type":"number","updated_at":"1688196600000"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"DatetimeSetting":{"properties":{"format":{"type":["string","null"]}},"type":"object"},"MemberSetting":{"properties":{"multi":{"type":["boolean","null"]}},"type":"object"},"NumberSetting":{"properties":{"custom_symbol":{"type":["string","null"]},"custom_symbol_position":{"type":["string","null"]},"decimal_count":{"format":"int64","maximum":6.0,"minimum":0.0,"type":["integer","null"]},"format":{"type":["string","null"]},"separator":{"type":["string","null"]}},"type":"object"},"Option2":{"properties":{"color_index":{"format":"int64","maximum":54.0,"minimum":0.0,"type":["integer","null"]},"guid":{"type":["string","null"]},"is_hidden":{"type":["boolean","null"]},"name":{"type":["string","null"]}},"type":"object"},"SelectSetting":{"properties":{"options":{"items":{"$ref":"#/$defs/Option2"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}},"properties":{"datetime_setting":{"anyOf":[{"$ref":"#/$defs/DatetimeSetting"},{"type":"null"}]},"member_setting":{"anyOf":[{"$ref":"#/$defs/MemberSetting"},{"type":"null"}]},"multi_select_setting":{"anyOf":[{"$ref":"#/$defs/SelectSetting"},{"type":"null"}]},"name":{"type":"string"},"number_setting":{"anyOf":[{"$ref":"#/$defs/NumberSetting"},{"type":"null"}]},"resource_id":{"maxLength":100,"type":"string"},"resource_type":{"type":"string"},"single_select_setting":{"anyOf":[{"$ref":"#/$defs/SelectSetting"},{"type":"null"}]},"text_setting":{},"type":{"type":"string"}},"required":["resource_type","resource_id","name","type"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -505,6 +511,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCustomFieldRequest {
         response_example: Some(
             r#"{"custom_field":{"created_at":"1688196600000","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"datetime_setting":{"format":"yyyy/mm/dd"},"guid":"34d4b29f-3d58-4bc5-b752-6be80fb687c8","member_setting":{"multi":true},"multi_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"name":"优先级","number_setting":{"custom_symbol":"自定义符号","custom_symbol_position":"left","decimal_count":2,"format":"normal","separator":"thousand"},"single_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"text_setting":{},"type":"number","updated_at":"1688196600000"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -661,6 +668,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCustomFieldRequest {
         response_example: Some(
             r#"{"has_more":false,"items":[{"created_at":"1688196600000","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"datetime_setting":{"format":"yyyy/mm/dd"},"guid":"34d4b29f-3d58-4bc5-b752-6be80fb687c8","member_setting":{"multi":true},"multi_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"name":"优先级","number_setting":{"custom_symbol":"自定义符号","custom_symbol_position":"left","decimal_count":2,"format":"normal","separator":"thousand"},"single_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"text_setting":{},"type":"number","updated_at":"1688196600000"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -812,6 +820,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCustomFieldRequest {
         response_example: Some(
             r#"{"custom_field":{"created_at":"1688196600000","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"datetime_setting":{"format":"yyyy/mm/dd"},"guid":"34d4b29f-3d58-4bc5-b752-6be80fb687c8","member_setting":{"multi":true},"multi_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"name":"优先级","number_setting":{"custom_symbol":"自定义符号","custom_symbol_position":"left","decimal_count":2,"format":"normal","separator":"thousand"},"single_select_setting":{"options":[{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}]},"text_setting":{},"type":"number","updated_at":"1688196600000"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"DatetimeSetting":{"properties":{"format":{"type":["string","null"]}},"type":"object"},"InputCustomField":{"properties":{"datetime_setting":{"anyOf":[{"$ref":"#/$defs/DatetimeSetting"},{"type":"null"}]},"member_setting":{"anyOf":[{"$ref":"#/$defs/MemberSetting"},{"type":"null"}]},"multi_select_setting":{"anyOf":[{"$ref":"#/$defs/SelectSetting"},{"type":"null"}]},"name":{"type":["string","null"]},"number_setting":{"anyOf":[{"$ref":"#/$defs/NumberSetting"},{"type":"null"}]},"single_select_setting":{"anyOf":[{"$ref":"#/$defs/SelectSetting"},{"type":"null"}]},"text_setting":{}},"type":"object"},"MemberSetting":{"properties":{"multi":{"type":["boolean","null"]}},"type":"object"},"NumberSetting":{"properties":{"custom_symbol":{"type":["string","null"]},"custom_symbol_position":{"type":["string","null"]},"decimal_count":{"format":"int64","maximum":6.0,"minimum":0.0,"type":["integer","null"]},"format":{"type":["string","null"]},"separator":{"type":["string","null"]}},"type":"object"},"Option2":{"properties":{"color_index":{"format":"int64","maximum":54.0,"minimum":0.0,"type":["integer","null"]},"guid":{"type":["string","null"]},"is_hidden":{"type":["boolean","null"]},"name":{"type":["string","null"]}},"type":"object"},"SelectSetting":{"properties":{"options":{"items":{"$ref":"#/$defs/Option2"},"maxItems":100,"minItems":0,"type":["array","null"]}},"type":"object"}},"properties":{"custom_field":{"anyOf":[{"$ref":"#/$defs/InputCustomField"},{"type":"null"}]},"update_fields":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -902,6 +913,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveCustomFieldRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"resource_id":{"type":"string"},"resource_type":{"type":"string"}},"required":["resource_type","resource_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);

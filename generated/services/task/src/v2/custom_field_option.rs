@@ -162,6 +162,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateCustomFieldOptionRequest {
         response_example: Some(
             r#"{"option":{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"color_index":{"format":"int64","maximum":54.0,"minimum":0.0,"type":["integer","null"]},"insert_after":{"type":["string","null"]},"insert_before":{"type":["string","null"]},"is_hidden":{"type":["boolean","null"]},"name":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -271,6 +274,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchCustomFieldOptionRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"option":{"color_index":1,"guid":"4216f79b-3fda-4dc6-a0c4-a16022e47152","is_hidden":false,"name":"高优"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"InputOption":{"properties":{"color_index":{"format":"int64","maximum":54.0,"minimum":0.0,"type":["integer","null"]},"insert_after":{"type":["string","null"]},"insert_before":{"type":["string","null"]},"is_hidden":{"type":["boolean","null"]},"name":{"type":["string","null"]}},"type":"object"}},"properties":{"option":{"anyOf":[{"$ref":"#/$defs/InputOption"},{"type":"null"}]},"update_fields":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":["array","null"]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

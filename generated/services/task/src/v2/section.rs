@@ -284,6 +284,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSectionRequest {
         response_example: Some(
             r#"{"section":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","is_default":true,"name":"已经评审过的任务","resource_type":"tasklist","tasklist":{"guid":"cc371766-6584-cf50-a222-c22cd9055004","name":"活动分工任务列表"},"updated_at":"1675742789470"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"insert_after":{"maxLength":100,"type":["string","null"]},"insert_before":{"maxLength":100,"type":["string","null"]},"name":{"type":"string"},"resource_id":{"type":["string","null"]},"resource_type":{"type":"string"}},"required":["name","resource_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -370,6 +373,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSectionRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -483,6 +487,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSectionRequest {
         response_example: Some(
             r#"{"section":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","is_default":true,"name":"已经评审过的任务","resource_type":"tasklist","tasklist":{"guid":"cc371766-6584-cf50-a222-c22cd9055004","name":"活动分工任务列表"},"updated_at":"1675742789470"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -686,6 +691,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSectionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"guid":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","is_default":true,"name":"审核过的任务"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(43usize);
@@ -846,6 +852,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchSectionRequest {
         ],
         response_example: Some(
             r#"{"section":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","name":"张明德（明德）","role":"editor","type":"user"},"guid":"e6e37dcc-f75a-5936-f589-12fb4b5c80c2","is_default":true,"name":"已经评审过的任务","resource_type":"tasklist","tasklist":{"guid":"cc371766-6584-cf50-a222-c22cd9055004","name":"活动分工任务列表"},"updated_at":"1675742789470"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"InputSection":{"properties":{"insert_after":{"maxLength":100,"type":["string","null"]},"insert_before":{"maxLength":100,"type":["string","null"]},"name":{"type":["string","null"]}},"type":"object"}},"properties":{"section":{"$ref":"#/$defs/InputSection"},"update_fields":{"items":{"type":"string"},"maxItems":10,"minItems":1,"type":"array"}},"required":["section","update_fields"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -1054,6 +1063,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TasksSectionRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"completed_at":"1675742789470","due":{"is_all_day":true,"timestamp":"1675454764000"},"guid":"e297ddff-06ca-4166-b917-4ce57cd3a7a0","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"start":{"is_all_day":true,"timestamp":"1675454764000"},"subtask_count":1,"summary":"年终总结"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);

@@ -377,6 +377,9 @@ impl ::feishu_runtime::codegen::ApiRequest for AddMembersTasklistRequest {
         response_example: Some(
             r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Member":{"properties":{"id":{"maxLength":100,"type":["string","null"]},"name":{"type":["string","null"]},"role":{"maxLength":20,"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}},"properties":{"members":{"items":{"$ref":"#/$defs/Member"},"maxItems":500,"minItems":1,"type":"array"}},"required":["members"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(71usize);
@@ -481,6 +484,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateTasklistRequest {
         response_example: Some(
             r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Member":{"properties":{"id":{"maxLength":100,"type":["string","null"]},"name":{"type":["string","null"]},"role":{"maxLength":20,"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}},"properties":{"members":{"items":{"$ref":"#/$defs/Member"},"maxItems":500,"type":["array","null"]},"name":{"type":"string"}},"required":["name"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -567,6 +573,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteTasklistRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -660,6 +667,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTasklistRequest {
         response_example: Some(
             r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -787,6 +795,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTasklistRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -932,6 +941,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTasklistRequest {
         response_example: Some(
             r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"owner"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"InputTasklist":{"properties":{"name":{"type":["string","null"]},"owner":{"anyOf":[{"$ref":"#/$defs/Member"},{"type":"null"}]}},"type":"object"},"Member":{"properties":{"id":{"maxLength":100,"type":["string","null"]},"name":{"type":["string","null"]},"role":{"maxLength":20,"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}},"properties":{"origin_owner_to_role":{"type":["string","null"]},"tasklist":{"$ref":"#/$defs/InputTasklist"},"update_fields":{"items":{"type":"string"},"minItems":1,"type":"array"}},"required":["tasklist","update_fields"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -1069,6 +1081,9 @@ impl ::feishu_runtime::codegen::ApiRequest for RemoveMembersTasklistRequest {
         ],
         response_example: Some(
             r#"{"tasklist":{"created_at":"1675742789470","creator":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"creator","type":"user"},"guid":"cc371766-6584-cf50-a222-c22cd9055004","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}],"name":"年会总结工作任务清单","owner":{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"owner","type":"user"},"updated_at":"1675742789470","url":"https://applink.feishu.cn/client/todo/task_list?guid=b45b360f-1961-4058-b338-7f50c96e1b52"}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Member":{"properties":{"id":{"maxLength":100,"type":["string","null"]},"name":{"type":["string","null"]},"role":{"maxLength":20,"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}},"properties":{"members":{"items":{"$ref":"#/$defs/Member"},"maxItems":500,"minItems":1,"type":"array"}},"required":["members"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -1282,6 +1297,7 @@ impl ::feishu_runtime::codegen::ApiRequest for TasksTasklistRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"completed_at":"1675742789470","due":{"is_all_day":true,"timestamp":"1675454764000"},"guid":"e297ddff-06ca-4166-b917-4ce57cd3a7a0","members":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","name":"张明德（明德）","role":"assignee","type":"user"}],"start":{"is_all_day":true,"timestamp":"1675454764000"},"subtask_count":1,"summary":"年终总结"}],"page_token":"aWQ9NzEwMjMzMjMxMDE="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);

@@ -265,6 +265,9 @@ for CreateTasklistActivitySubscriptionRequest {
         response_example: Some(
             r#"{"activity_subscription":{"disabled":false,"guid":"d19e3a2a-edc0-4e4e-b7cc-950e162b53ae","include_keys":[101],"name":"Roadmap订阅","subscribers":[{"id":"oc_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Member":{"properties":{"id":{"maxLength":100,"type":["string","null"]},"role":{"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"}},"properties":{"disabled":{"type":["boolean","null"]},"include_keys":{"items":{"format":"int64","type":"integer"},"type":"array"},"name":{"type":"string"},"subscribers":{"items":{"$ref":"#/$defs/Member"},"maxItems":50,"type":"array"}},"required":["name","subscribers","include_keys"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -359,6 +362,7 @@ for DeleteTasklistActivitySubscriptionRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
@@ -462,6 +466,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTasklistActivitySubscriptionRe
         response_example: Some(
             r#"{"activity_subscription":{"disabled":false,"guid":"d19e3a2a-edc0-4e4e-b7cc-950e162b53ae","include_keys":[101],"name":"Roadmap订阅","subscribers":[{"id":"oc_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"chat"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(110usize);
@@ -596,6 +601,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListTasklistActivitySubscriptionR
         response_example: Some(
             r#"{"items":[{"disabled":false,"guid":"d19e3a2a-edc0-4e4e-b7cc-950e162b53ae","include_keys":[101],"name":"Roadmap订阅","subscribers":[{"id":"ou_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"user"}]}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -725,6 +731,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchTasklistActivitySubscription
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"activity_subscription":{"disabled":false,"guid":"d19e3a2a-edc0-4e4e-b7cc-950e162b53ae","include_keys":[101],"name":"Roadmap订阅","subscribers":[{"id":"oc_2cefb2f014f8d0c6c2d2eb7bafb0e54f","role":"editor","type":"chat"}]}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"Member":{"properties":{"id":{"maxLength":100,"type":["string","null"]},"role":{"type":["string","null"]},"type":{"type":["string","null"]}},"type":"object"},"TasklistActivitySubscription":{"properties":{"disabled":{"type":["boolean","null"]},"guid":{"type":["string","null"]},"include_keys":{"items":{"format":"int64","type":"integer"},"type":["array","null"]},"name":{"type":["string","null"]},"subscribers":{"items":{"$ref":"#/$defs/Member"},"maxItems":50,"type":["array","null"]}},"type":"object"}},"properties":{"activity_subscription":{"$ref":"#/$defs/TasklistActivitySubscription"},"update_fields":{"items":{"type":"string"},"maxItems":20,"minItems":1,"type":"array"}},"required":["activity_subscription","update_fields"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -76,6 +76,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTenantRequest {
         response_example: Some(
             r#"{"tenant":{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"display_id":"F123456789","domain":"example.feishu.cn","name":"企业名称","tenant_key":"abcdefghi","tenant_tag":0}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

@@ -70,6 +70,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryTenantAssignInfoListRequest 
         response_example: Some(
             r#"{"assign_info_list":[{"assigned_seats":"20","end_time":"1674991000","i18n_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"license_plan_key":"suite_enterprise_e5","product_name":"旗舰版 E5","start_time":"1674981000","subscription_id":"7079609167680782300","total_seats":"500"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

@@ -121,6 +121,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DetectTextRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"language":"zh"}"#),
+        body_schema: Some(
+            r#"{"properties":{"text":{"type":"string"}},"required":["text"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -177,6 +180,9 @@ impl ::feishu_runtime::codegen::ApiRequest for TranslateTextRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"text":"Try to use Lark"}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Term":{"properties":{"from":{"type":"string"},"to":{"type":"string"}},"required":["from","to"],"type":"object"}},"properties":{"glossary":{"items":{"$ref":"#/$defs/Term"},"type":["array","null"]},"source_language":{"type":"string"},"target_language":{"type":"string"},"text":{"type":"string"}},"required":["source_language","text","target_language"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(56usize);

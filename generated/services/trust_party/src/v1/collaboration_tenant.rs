@@ -153,6 +153,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetCollaborationTenantRequest {
         response_example: Some(
             r#"{"target_tenant":{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"brand":"feishu","connect_time":1671107493,"i18n_tenant_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"i18n_tenant_short_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"i18n_tenant_tag":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"tenant_key":"abcd","tenant_name":"name","tenant_short_name":"tenant_short_name","tenant_tag":"协作"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -261,6 +262,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListCollaborationTenantRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"AQD9/Rn9eij9Pm39ED40/TIx6jupqdAcfLY%2B51xMvNU=","target_tenant_list":[{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"brand":"飞书","connect_time":1642041636,"i18n_tenant_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"i18n_tenant_short_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"i18n_tenant_tag":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"tenant_key":"130426ba5b8f174f","tenant_name":"name","tenant_short_name":"tenant_short_name","tenant_tag":"协作"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -495,6 +497,7 @@ for VisibleOrganizationCollaborationTenantRequest {
         response_example: Some(
             r#"{"collaboration_entity_list":[{"collaboration_entity_type":"user","department_id":"D096","department_name":"test","department_order":"2000","group_id":"a0121196","group_name":"test_user_name","i18n_department_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"i18n_group_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"i18n_user_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","open_group_id":"ou_4e6ac4d14bcd5071a37a39de902c7141","open_user_id":"ou_4e6ac4d14bcd5071a37a39de902c7141","union_user_id":"on_4e6ac4d14bcd5071a37a39de902c7141","user_avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"user_id":"a0121196","user_name":"test_user_name"}],"has_more":true,"page_token":"AQD9/Rn9eij9Pm39ED40/TIx6jupqdAcfLY%2B51xMvNU="}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(103usize);

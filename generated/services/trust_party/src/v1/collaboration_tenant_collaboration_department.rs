@@ -131,6 +131,7 @@ for GetCollaborationTenantCollaborationDepartmentRequest {
         response_example: Some(
             r#"{"target_department":{"department_id":"902c7141","i18n_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"leaders":[{"id":{"open_id":"ou_8b8d8b4e310575fd7e4947cf6f1402ac","union_id":"on_cad4860e7af114fb4ff6c5d496d1dd76","user_id":"1dfsads"},"leader_type":1}],"name":"测试部门","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141","order":"2000","parent_department_id":{"department_id":"902c7141","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(130usize);

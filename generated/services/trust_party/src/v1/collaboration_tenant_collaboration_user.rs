@@ -131,6 +131,7 @@ for GetCollaborationTenantCollaborationUserRequest {
         response_example: Some(
             r#"{"target_user":{"avatar":{"avatar_240":"https://foo.icon.com/xxxx","avatar_640":"https://foo.icon.com/xxxx","avatar_72":"https://foo.icon.com/xxxx","avatar_origin":"https://foo.icon.com/xxxx"},"custom_attrs":[{"id":"C-7245579267802529811","type":"ENUMERATION","value":{"generic_user":{"id":"123456789","type":1},"name":"名字","option_value":"v2_d9033c89-a483-4efa-8d17-d02340fb16dj","pc_url":"https://www.feishu.cn","picture_url":"https://www.xxxx.com/~?image_size=noop&cut_type=&quality=&format=png&sticker_format=.webp","text":"文本1","url":"https://www.feishu.cn"}}],"department_ids":["od-4e6ac4d14bcd5071a37a39de902c7141"],"employee_no":"121212","i18n_name":{"en_us":"en_name","ja_jp":"ja_jp_name","zh_cn":"zh_cn_name"},"job_title":"顾问","leader_id":{"open_id":"ou_8b8d8b4e310575fd7e4947cf6f1402ac","union_id":"on_cad4860e7af114fb4ff6c5d496d1dd76","user_id":"1dfsads"},"leader_user_id":"ou_7dab8a3d3cdcc9da365777c7ad535d62","mobile":"+41446681800","name":"test_name","open_id":"ou_4e6ac4d14bcd5071a37a39de902c7141","parent_department_ids":[{"department_id":"902c7141","open_department_id":"od-4e6ac4d14bcd5071a37a39de902c7141"}],"status":{"is_activated":true,"is_exited":true,"is_frozen":false,"is_resigned":false,"is_unjoin":false},"union_id":"on_cad4860e7af114fb4ff6c5d496d1dd76","user_id":"902c7141"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(118usize);

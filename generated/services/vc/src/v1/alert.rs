@@ -186,6 +186,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListAlertRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"alertRule":"签到板断开连接","alert_id":"7115030004018184212","alert_level":2,"alert_rule_id":"100","alert_strategy":"连续1个周期（共1分钟），控制器电量 < 50%，则告警","alert_time":"1656914944","contacts":[{"contact_name":"张三","contact_type":1}],"monitor_target":2,"monitor_target_room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","monitor_target_room_mac":"52:60:19:9c:97:21","notifyMethods":[[0,1]],"process_status":2,"process_time":"1656914944","recover_time":"1656914944","resource_scope":"XX层级"}],"page_token":"50"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(39usize);

@@ -240,6 +240,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DownloadExportRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -321,6 +322,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetExportRequest {
         response_example: Some(
             r#"{"fail_msg":"no permission","file_token":"6yHu7Igp7Igy62Ez6fLr6IJz7j9i5WMe6fHq5yZeY2Jz6yLqYAMAY46fZfEz64Lr5fYyYQ==","status":3,"url":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -410,6 +412,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MeetingListExportRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"task_id":"7111325589855797267"}"#),
+        body_schema: Some(
+            r#"{"properties":{"end_time":{"type":"string"},"meeting_no":{"type":["string","null"]},"meeting_status":{"format":"int64","type":["integer","null"]},"meeting_type":{"format":"int64","type":["integer","null"]},"room_id":{"type":["string","null"]},"start_time":{"type":"string"},"user_id":{"type":["string","null"]}},"required":["start_time","end_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -506,6 +511,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ParticipantListExportRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"task_id":"7111325589855797267"}"#),
+        body_schema: Some(
+            r#"{"properties":{"meeting_end_time":{"type":"string"},"meeting_no":{"type":"string"},"meeting_start_time":{"type":"string"},"meeting_status":{"format":"int64","type":["integer","null"]},"room_id":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"required":["meeting_start_time","meeting_end_time","meeting_no"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -602,6 +610,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ParticipantQualityListExportReque
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"task_id":"7111325589855797267"}"#),
+        body_schema: Some(
+            r#"{"properties":{"join_time":{"type":"string"},"meeting_end_time":{"type":"string"},"meeting_no":{"type":"string"},"meeting_start_time":{"type":"string"},"room_id":{"type":["string","null"]},"user_id":{"type":["string","null"]}},"required":["meeting_start_time","meeting_end_time","meeting_no","join_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(65usize);
@@ -684,6 +695,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ResourceReservationListExportRequ
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{"task_id":"7111325589855797267"}"#),
+        body_schema: Some(
+            r#"{"properties":{"end_time":{"type":"string"},"is_exclude":{"type":["boolean","null"]},"need_topic":{"type":["boolean","null"]},"room_ids":{"items":{"type":"string"},"type":["array","null"]},"room_level_id":{"type":"string"},"start_time":{"type":"string"}},"required":["room_level_id","start_time","end_time"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

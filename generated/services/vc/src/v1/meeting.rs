@@ -318,6 +318,7 @@ impl ::feishu_runtime::codegen::ApiRequest for EndMeetingRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -460,6 +461,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMeetingRequest {
         response_example: Some(
             r#"{"meeting":{"ability":{"use_audio":true,"use_follow_screen":true,"use_pstn":true,"use_recording":true,"use_share_screen":true,"use_video":true},"create_time":"1608885566","end_time":"1608888867","host_user":{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","user_type":1},"id":"6911188411934433028","meeting_no":"123456789","participant_count":"10","participant_count_accumulated":"10","participants":[{"final_leave_time":"1624438144","first_join_time":"1624438144","id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","in_meeting_duration":"123","is_cohost":false,"is_external":false,"is_host":true,"status":2,"user_type":1}],"password":"971024","start_time":"1608883322","status":2,"topic":"my meeting","url":"https://vc.feishu.cn/j/337736498"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -609,6 +611,9 @@ impl ::feishu_runtime::codegen::ApiRequest for InviteMeetingRequest {
         response_example: Some(
             r#"{"invite_results":[{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","status":1,"user_type":1}]}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"MeetingUser":{"properties":{"id":{"type":["string","null"]},"user_type":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"invitees":{"items":{"$ref":"#/$defs/MeetingUser"},"type":"array"}},"required":["invitees"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(60usize);
@@ -734,6 +739,9 @@ impl ::feishu_runtime::codegen::ApiRequest for KickoutMeetingRequest {
         ],
         response_example: Some(
             r#"{"kickout_results":[{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","result":1,"user_type":1}]}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"MeetingUser":{"properties":{"id":{"type":["string","null"]},"user_type":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"kickout_users":{"items":{"$ref":"#/$defs/MeetingUser"},"type":"array"}},"required":["kickout_users"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {
@@ -875,6 +883,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListByNoMeetingRequest {
         response_example: Some(
             r#"{"has_more":true,"meeting_briefs":[{"id":"7011030664708603907","meeting_no":"146453285","password":"971024","topic":"测试标题"},{"id":"7011031045899354115","meeting_no":"146453285","password":"971024","topic":"测试标题"}],"page_token":"2"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(52usize);
@@ -1095,6 +1104,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchMeetingRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"display_info":"会议名 \n 片段1＜h>搜索词/h>片段2\n 会议时间 | 组织者：组织者姓名 | ID: 会议ID","id":"6911188411932033028","meta_data":{"app_link":"https://applink.larkoffice.com/*","avatar":"https://lf-packag*","description":"会议时间 | 组织者：组织者姓名 | ID：123456789"}}],"page_token":"eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0=","total":10}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"MeetingFilter":{"properties":{"open_room_ids":{"items":{"type":"string"},"maxItems":128,"minItems":0,"type":["array","null"]},"organizer_ids":{"items":{"type":"string"},"maxItems":128,"minItems":0,"type":["array","null"]},"participant_ids":{"items":{"type":"string"},"maxItems":128,"minItems":0,"type":["array","null"]},"start_time":{"anyOf":[{"$ref":"#/$defs/TimeRange"},{"type":"null"}]}},"type":"object"},"TimeRange":{"properties":{"end_time":{"type":["string","null"]},"start_time":{"type":["string","null"]}},"type":"object"}},"properties":{"meeting_filter":{"anyOf":[{"$ref":"#/$defs/MeetingFilter"},{"type":"null"}]},"query":{"type":["string","null"]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -1265,6 +1277,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SetHostMeetingRequest {
         ],
         response_example: Some(
             r#"{"host_user":{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","user_type":1}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"MeetingUser":{"properties":{"id":{"type":["string","null"]},"user_type":{"format":"int64","type":["integer","null"]}},"type":"object"}},"properties":{"host_user":{"$ref":"#/$defs/MeetingUser"},"old_host_user":{"anyOf":[{"$ref":"#/$defs/MeetingUser"},{"type":"null"}]}},"required":["host_user"],"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

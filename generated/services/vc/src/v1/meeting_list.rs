@@ -339,6 +339,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMeetingListRequest {
         response_example: Some(
             r#"{"has_more":true,"meeting_list":[{"ai_note":false,"audio":true,"department":"development","email":"xxxx@163.com","employee_id":"202105149765","has_related_document":false,"is_external":false,"meeting_duration":"00:01:52","meeting_end_time":"2022.12.23 11:18:51 (GMT+08:00)","meeting_id":"705605196","meeting_instance_id":"7529416531681214468","meeting_start_time":"2022.12.23 11:16:59 (GMT+08:00)","meeting_subtype":1,"meeting_topic":"讨论会","meeting_type":1,"mobile":"021-673288","number_of_devices":"1","number_of_participants":"1","number_of_webinar_viewers":"1","organizer":"kehan","recording":false,"reserved_rooms":[{"room_id":"omm_12381298739","room_name":"room123"}],"sharing":false,"telephone":false,"user_id":"92f879","video":true}],"page_token":"20"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(45usize);

@@ -233,6 +233,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetMeetingRecordingRequest {
         response_example: Some(
             r#"{"recording":{"duration":"30000","url":"https://meetings.feishu.cn/minutes/obcn37dxcftoc3656rgyejm7"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(63usize);
@@ -340,6 +341,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SetPermissionMeetingRecordingRequ
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"RecordingPermissionObject":{"properties":{"id":{"type":["string","null"]},"permission":{"format":"int64","type":"integer"},"type":{"format":"int64","type":"integer"}},"required":["type","permission"],"type":"object"}},"properties":{"action_type":{"format":"int64","type":["integer","null"]},"permission_objects":{"items":{"$ref":"#/$defs/RecordingPermissionObject"},"type":"array"}},"required":["permission_objects"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(78usize);
@@ -440,6 +444,9 @@ impl ::feishu_runtime::codegen::ApiRequest for StartMeetingRecordingRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"timezone":{"format":"int64","type":["integer","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(69usize);
@@ -532,6 +539,7 @@ impl ::feishu_runtime::codegen::ApiRequest for StopMeetingRecordingRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

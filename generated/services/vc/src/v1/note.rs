@@ -126,6 +126,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNoteRequest {
         response_example: Some(
             r#"{"note":{"artifacts":[{"artifact_type":1,"create_time":"1773922587","doc_token":"BkX1wpU0gi6WP4klwRGchoqZntv"}],"create_time":"1773922587","creator_id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","references":[{"doc_token":"fqF1wpU0gi6WP4klwRGchoqqweA","reference_type":1}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);

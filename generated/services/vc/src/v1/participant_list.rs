@@ -302,6 +302,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetParticipantListRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"20","participants":[{"accept_status":1,"app_version":"5.26.0-alpha.38","audio":true,"camera":"HD Camera","department":"development","device":"windows","email":"xxxx@163.com","employee_id":"202205789","internal_ip":"192.xx.xx.13","is_external":false,"join_time":"2022.12.23 11:16:59 (GMT+08:00)","leave_reason":"主持人结束会议","leave_time":"2022.12.23 11:18:51 (GMT+08:00)","location":"东莞","meeting_room_id":"omm_8efq90","microphone":"麦克风阵列 (Realtek(R) Audio)","network_type":"wifi","participant_name":"kehan","phone":"021-883889","protocol":"udp","public_ip":"27.xx.xx.183","sharing":false,"speaker":"扬声器 (Realtek(R) Audio)","time_in_meeting":"00:01:52","use_rtc_proxy":false,"user_id":"8efq90","video":true,"webinar_user_role":"0"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

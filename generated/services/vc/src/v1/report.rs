@@ -140,6 +140,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetDailyReportRequest {
         response_example: Some(
             r#"{"meeting_report":{"daily_report":[{"date":"1609113600","meeting_count":"100","meeting_duration":"147680","participant_count":"2000"}],"total_meeting_count":"100","total_meeting_duration":"300000","total_participant_count":"20000"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -267,6 +268,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTopUserReportRequest {
         response_example: Some(
             r#"{"top_user_report":[{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","meeting_count":"100","meeting_duration":"3000","name":"name","user_type":1}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);

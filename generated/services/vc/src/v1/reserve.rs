@@ -275,6 +275,9 @@ impl ::feishu_runtime::codegen::ApiRequest for ApplyReserveRequest {
         response_example: Some(
             r#"{"reserve":{"app_link":"https://applink.feishu.cn/client/videochat/open?source=openplatform&action=join&idtype=reservationid&id={?}&preview={?}&mic={?}&speaker={?}&camera={?}","end_time":"1608883322","id":"6911188411934973028","live_link":"https://meetings.feishu.cn/s/1gub381l4gglv","meeting_no":"112000358","password":"971024","url":"https://vc.feishu.cn/j/337736498"},"reserve_correction_check_info":{"invalid_host_id_list":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"]}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"PstnSipInfo":{"properties":{"main_address":{"type":"string"},"nickname":{"type":["string","null"]}},"required":["main_address"],"type":"object"},"ReserveActionPermission":{"properties":{"permission":{"format":"int64","type":["integer","null"]},"permission_checkers":{"items":{"$ref":"#/$defs/ReservePermissionChecker"},"type":"array"}},"required":["permission_checkers"],"type":"object"},"ReserveAssignHost":{"properties":{"id":{"type":["string","null"]},"user_type":{"format":"int64","type":["integer","null"]}},"type":"object"},"ReserveCallSetting":{"properties":{"callee":{"anyOf":[{"$ref":"#/$defs/ReserveCallee"},{"type":"null"}]}},"type":"object"},"ReserveCallee":{"properties":{"id":{"type":["string","null"]},"pstn_sip_info":{"anyOf":[{"$ref":"#/$defs/PstnSipInfo"},{"type":"null"}]},"user_type":{"format":"int64","type":["integer","null"]}},"type":"object"},"ReserveMeetingSetting":{"properties":{"action_permissions":{"items":{"$ref":"#/$defs/ReserveActionPermission"},"type":["array","null"]},"assign_host_list":{"items":{"$ref":"#/$defs/ReserveAssignHost"},"type":["array","null"]},"auto_record":{"type":["boolean","null"]},"call_setting":{"anyOf":[{"$ref":"#/$defs/ReserveCallSetting"},{"type":"null"}]},"meeting_connect":{"type":["boolean","null"]},"meeting_initial_type":{"format":"int64","type":["integer","null"]},"password":{"maxLength":9,"type":["string","null"]},"topic":{"type":["string","null"]}},"type":"object"},"ReservePermissionChecker":{"properties":{"check_field":{"format":"int64","type":["integer","null"]},"check_list":{"items":{"type":"string"},"type":"array"},"check_mode":{"format":"int64","type":["integer","null"]}},"required":["check_list"],"type":"object"}},"properties":{"end_time":{"type":["string","null"]},"meeting_settings":{"$ref":"#/$defs/ReserveMeetingSetting"},"owner_id":{"type":["string","null"]}},"required":["meeting_settings"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -367,6 +370,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteReserveRequest {
             ::feishu_runtime::codegen::Quota::new(50, 1),
         ],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -466,6 +470,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetReserveRequest {
         response_example: Some(
             r#"{"reserve":{"app_link":"https://applink.feishu.cn/client/videochat/open?source=openplatform&action=join&idtype=reservationid&id={?}&preview={?}&mic={?}&speaker={?}&camera={?}","end_time":"1608883322","expire_status":0,"id":"6911188411934973028","live_link":"https://meetings.feishu.cn/s/1gub381l4gglv","meeting_no":"112000358","meeting_settings":{"action_permissions":[{"permission":1,"permission_checkers":[{"check_field":1,"check_list":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"check_mode":1}]}],"assign_host_list":[{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","user_type":1}],"auto_record":true,"call_setting":{"callee":{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","pstn_sip_info":{"main_address":"+86-02187654321","nickname":"dodo"},"user_type":1}},"meeting_connect":true,"meeting_initial_type":1,"topic":"my meeting"},"password":"971024","reserve_user_id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","url":"https://vc.feishu.cn/j/337736498"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(53usize);
@@ -584,6 +589,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetActiveMeetingReserveRequest {
         response_example: Some(
             r#"{"meeting":{"ability":{"use_audio":true,"use_follow_screen":true,"use_pstn":true,"use_recording":true,"use_share_screen":true,"use_video":true},"create_time":"1608885566","end_time":"1608888867","host_user":{"id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","user_type":1},"id":"6911188411934433028","meeting_connect":true,"meeting_no":"123456789","participant_count":"10","participant_count_accumulated":"10","participants":[{"final_leave_time":"1624438144","first_join_time":"1624438144","id":"ou_3ec3f6a28a0d08c45d895276e8e5e19b","in_meeting_duration":"123","is_cohost":false,"is_external":false,"is_host":true,"status":2,"user_type":1}],"password":"971024","start_time":"1608883322","status":2,"topic":"my meeting","url":"https://vc.feishu.cn/j/337736498"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -734,6 +740,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateReserveRequest {
         ],
         response_example: Some(
             r#"{"reserve":{"end_time":"1608883322","expire_status":0,"id":"6911188411934973028","live_link":"https://meetings.feishu.cn/s/1gub381l4gglv","meeting_no":"112000358","password":"971024","url":"https://vc.feishu.cn/j/337736498"},"reserve_correction_check_info":{"invalid_host_id_list":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"]}}"#,
+        ),
+        body_schema: Some(
+            r##"{"$defs":{"PstnSipInfo":{"properties":{"main_address":{"type":"string"},"nickname":{"type":["string","null"]}},"required":["main_address"],"type":"object"},"ReserveActionPermission":{"properties":{"permission":{"format":"int64","type":["integer","null"]},"permission_checkers":{"items":{"$ref":"#/$defs/ReservePermissionChecker"},"type":"array"}},"required":["permission_checkers"],"type":"object"},"ReserveAssignHost":{"properties":{"id":{"type":["string","null"]},"user_type":{"format":"int64","type":["integer","null"]}},"type":"object"},"ReserveCallSetting":{"properties":{"callee":{"anyOf":[{"$ref":"#/$defs/ReserveCallee"},{"type":"null"}]}},"type":"object"},"ReserveCallee":{"properties":{"id":{"type":["string","null"]},"pstn_sip_info":{"anyOf":[{"$ref":"#/$defs/PstnSipInfo"},{"type":"null"}]},"user_type":{"format":"int64","type":["integer","null"]}},"type":"object"},"ReserveMeetingSetting":{"properties":{"action_permissions":{"items":{"$ref":"#/$defs/ReserveActionPermission"},"type":["array","null"]},"assign_host_list":{"items":{"$ref":"#/$defs/ReserveAssignHost"},"type":["array","null"]},"auto_record":{"type":["boolean","null"]},"call_setting":{"anyOf":[{"$ref":"#/$defs/ReserveCallSetting"},{"type":"null"}]},"meeting_connect":{"type":["boolean","null"]},"meeting_initial_type":{"format":"int64","type":["integer","null"]},"password":{"maxLength":9,"type":["string","null"]},"topic":{"type":["string","null"]}},"type":"object"},"ReservePermissionChecker":{"properties":{"check_field":{"format":"int64","type":["integer","null"]},"check_list":{"items":{"type":"string"},"type":"array"},"check_mode":{"format":"int64","type":["integer","null"]}},"required":["check_list"],"type":"object"}},"properties":{"end_time":{"type":["string","null"]},"meeting_settings":{"anyOf":[{"$ref":"#/$defs/ReserveMeetingSetting"},{"type":"null"}]}},"type":"object"}"##,
         ),
     };
     fn path(&self) -> String {

@@ -197,6 +197,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ApprovalConfig":{"properties":{"approval_condition":{"format":"int64","maximum":1.0,"minimum":0.0,"type":["integer","null"]},"approval_switch":{"format":"int64","maximum":1.0,"minimum":0.0,"type":["integer","null"]},"approvers":{"items":{"$ref":"#/$defs/SubscribeUser"},"type":["array","null"]},"meeting_duration":{"type":["number","null"]}},"type":"object"},"ReserveScopeConfig":{"properties":{"allow_all_users":{"format":"int64","maximum":1.0,"minimum":0.0,"type":["integer","null"]},"allow_depts":{"items":{"$ref":"#/$defs/SubscribeDepartment"},"type":["array","null"]},"allow_users":{"items":{"$ref":"#/$defs/SubscribeUser"},"type":["array","null"]},"if_cover_child_scope":{"type":["boolean","null"]}},"type":"object"},"SubscribeDepartment":{"properties":{"department_id":{"type":"string"}},"required":["department_id"],"type":"object"},"SubscribeUser":{"properties":{"user_id":{"type":"string"}},"required":["user_id"],"type":"object"},"TimeConfig":{"properties":{"days_in_advance":{"format":"int64","type":["integer","null"]},"end_time":{"type":["string","null"]},"if_cover_child_scope":{"type":["boolean","null"]},"max_duration":{"format":"int64","type":["integer","null"]},"opening_hour":{"type":["string","null"]},"start_time":{"type":["string","null"]},"time_switch":{"format":"int64","maximum":1.0,"minimum":0.0,"type":"integer"}},"required":["time_switch"],"type":"object"}},"properties":{"approval_config":{"anyOf":[{"$ref":"#/$defs/ApprovalConfig"},{"type":"null"}]},"reserve_scope_config":{"anyOf":[{"$ref":"#/$defs/ReserveScopeConfig"},{"type":"null"}]},"scope_type":{"type":"string"},"time_config":{"anyOf":[{"$ref":"#/$defs/TimeConfig"},{"type":"null"}]}},"required":["scope_type"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(67usize);
@@ -313,6 +316,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ReserveScopeReserveConfigRequest 
         response_example: Some(
             r#"{"approve_config":{"approval_condition":1,"approval_switch":1,"approvers":[{"user_id":"ou_a27b0xxxc98f856"}],"meeting_duration":3},"reserve_scope_config":{"allow_all_users":0,"allow_depts":[{"department_id":"od-47d8b5xxxcc5f61a"}],"allow_users":[{"user_id":"ou_a27bxxx8f856"}],"if_cover_child_scope":true},"time_config":{"days_in_advance":30,"end_time":"86400","if_cover_child_scope":true,"max_duration":24,"opening_hour":"27900","start_time":"0","time_switch":1}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(62usize);

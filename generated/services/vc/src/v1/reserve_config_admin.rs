@@ -185,6 +185,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetReserveConfigAdminRequest {
         response_example: Some(
             r#"{"reserve_admin_config":{"depts":[{"department_id":"od-47d8b570b0a011e9679a755efcc5f61a"}],"users":[{"user_id":"ou_a27b07a9071d90577c0177bcec98f856"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);
@@ -338,6 +339,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigAdminRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ReserveAdminConfig":{"properties":{"depts":{"items":{"$ref":"#/$defs/SubscribeDepartment"},"type":["array","null"]},"users":{"items":{"$ref":"#/$defs/SubscribeUser"},"type":["array","null"]}},"type":"object"},"SubscribeDepartment":{"properties":{"department_id":{"type":"string"}},"required":["department_id"],"type":"object"},"SubscribeUser":{"properties":{"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}},"properties":{"reserve_admin_config":{"$ref":"#/$defs/ReserveAdminConfig"},"scope_type":{"format":"int64","maximum":2.0,"minimum":1.0,"type":"integer"}},"required":["scope_type","reserve_admin_config"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(73usize);

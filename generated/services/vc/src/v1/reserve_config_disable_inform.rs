@@ -177,6 +177,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetReserveConfigDisableInformRequ
         response_example: Some(
             r#"{"disable_inform":{"if_inform":true,"informed_depts":[{"department_id":"od-47d8b570b0a011e9679a755efcc5f61a"}],"informed_users":[{"user_id":"ou_a27b07a9071d90577c0177bcec98f856"}]}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);
@@ -324,6 +325,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigDisableInformRe
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"DisableInformConfig":{"properties":{"if_cover_child_scope":{"type":["boolean","null"]},"if_inform":{"type":"boolean"},"informed_depts":{"items":{"$ref":"#/$defs/SubscribeDepartment"},"type":["array","null"]},"informed_users":{"items":{"$ref":"#/$defs/SubscribeUser"},"type":["array","null"]}},"required":["if_inform"],"type":"object"},"SubscribeDepartment":{"properties":{"department_id":{"type":"string"}},"required":["department_id"],"type":"object"},"SubscribeUser":{"properties":{"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}},"properties":{"disable_inform":{"$ref":"#/$defs/DisableInformConfig"},"scope_type":{"format":"int64","maximum":2.0,"minimum":1.0,"type":"integer"}},"required":["scope_type","disable_inform"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

@@ -185,6 +185,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetReserveConfigFormRequest {
         response_example: Some(
             r#"{"reserve_form_config":{"notified_time":3,"notified_users":[{"user_id":"ou_a27b07a9071d90577c0177bcec98f856"}],"reserve_form":true,"time_unit":3}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -338,6 +339,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchReserveConfigFormRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"ReserveFormConfig":{"properties":{"if_cover_child_scope":{"type":["boolean","null"]},"notified_time":{"format":"int64","type":["integer","null"]},"notified_users":{"items":{"$ref":"#/$defs/SubscribeUser"},"type":["array","null"]},"reserve_form":{"type":"boolean"},"time_unit":{"format":"int64","maximum":3.0,"minimum":1.0,"type":["integer","null"]}},"required":["reserve_form"],"type":"object"},"SubscribeUser":{"properties":{"user_id":{"type":"string"}},"required":["user_id"],"type":"object"}},"properties":{"reserve_form_config":{"$ref":"#/$defs/ReserveFormConfig"},"scope_type":{"format":"int64","maximum":2.0,"minimum":1.0,"type":"integer"}},"required":["scope_type","reserve_form_config"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);

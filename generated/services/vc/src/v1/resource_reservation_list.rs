@@ -226,6 +226,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetResourceReservationListRequest
         response_example: Some(
             r#"{"has_more":true,"page_token":"20","room_reservation_list":[{"accepted_number":"2","check_in_device":"签到板","check_in_time":"2022.12.09 13:35:30 (GMT+08:00)","department_of_reserver":"development","event_duration":"1:00:00","event_end_time":"2022.12.17 22:00:00 (GMT+08:00)","event_start_time":"2022.12.17 21:00:00 (GMT+08:00)","event_title":"飞书邀请的日程","guests_number":"5","is_release_early":"已释放（手动释放）","releasing_person":"kehan","releasing_time":"2022.12.20 11:25:15 (GMT+08:00)","reservation_status":"预定成功","reserver":"kehan","reserver_user_id":"ou_1234567(UserID);cli_123123(BotID)","room_check_in_status":"已签到","room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_name":"VIP Meeting Room"}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(58usize);

@@ -303,6 +303,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRoomRequest {
         response_example: Some(
             r#"{"room":{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}}"#,
         ),
+        body_schema: Some(
+            r##"{"$defs":{"Device":{"properties":{"name":{"type":"string"}},"required":["name"],"type":"object"},"RoomStatus":{"properties":{"contact_ids":{"items":{"type":"string"},"type":["array","null"]},"disable_end_time":{"type":["string","null"]},"disable_notice":{"type":["boolean","null"]},"disable_reason":{"type":["string","null"]},"disable_start_time":{"type":["string","null"]},"resume_notice":{"type":["boolean","null"]},"schedule_status":{"type":["boolean","null"]},"status":{"type":"boolean"}},"required":["status"],"type":"object"}},"properties":{"capacity":{"format":"int64","type":"integer"},"custom_room_id":{"type":["string","null"]},"description":{"type":["string","null"]},"device":{"items":{"$ref":"#/$defs/Device"},"type":["array","null"]},"name":{"type":"string"},"room_level_id":{"type":"string"},"room_status":{"anyOf":[{"$ref":"#/$defs/RoomStatus"},{"type":"null"}]}},"required":["name","capacity","room_level_id"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -410,6 +413,7 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteRoomRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -515,6 +519,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetRoomRequest {
         response_example: Some(
             r#"{"room":{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -675,6 +680,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoomRequest {
         response_example: Some(
             r#"{"has_more":true,"page_token":"50","rooms":[{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(38usize);
@@ -807,6 +813,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MgetRoomRequest {
         ],
         response_example: Some(
             r#"{"items":[{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"room_ids":{"items":{"type":"string"},"type":"array"}},"required":["room_ids"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -942,6 +951,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchRoomRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"Device":{"properties":{"name":{"type":"string"}},"required":["name"],"type":"object"},"RoomStatus":{"properties":{"contact_ids":{"items":{"type":"string"},"type":["array","null"]},"disable_end_time":{"type":["string","null"]},"disable_notice":{"type":["boolean","null"]},"disable_reason":{"type":["string","null"]},"disable_start_time":{"type":["string","null"]},"resume_notice":{"type":["boolean","null"]},"schedule_status":{"type":["boolean","null"]},"status":{"type":"boolean"}},"required":["status"],"type":"object"}},"properties":{"capacity":{"format":"int64","type":["integer","null"]},"custom_room_id":{"type":["string","null"]},"description":{"type":["string","null"]},"device":{"items":{"$ref":"#/$defs/Device"},"type":["array","null"]},"name":{"type":["string","null"]},"room_level_id":{"type":["string","null"]},"room_status":{"anyOf":[{"$ref":"#/$defs/RoomStatus"},{"type":"null"}]}},"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(47usize);
@@ -1071,6 +1083,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchRoomRequest {
         ],
         response_example: Some(
             r#"{"has_more":true,"page_token":"50","rooms":[{"capacity":10,"custom_room_id":"1234","description":"测试会议室描述","device":[{"name":"电话"}],"display_id":"LM134742334","name":"测试会议室","path":["omb_8d020b12fe49e82847c2af3c193d5754"],"room_id":"omm_4de32cf10a4358788ff4e09e37ebbf9b","room_level_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}]}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"custom_room_ids":{"items":{"type":"string"},"type":["array","null"]},"keyword":{"type":["string","null"]},"page_size":{"format":"int64","maximum":100.0,"minimum":1.0,"type":["integer","null"]},"page_token":{"type":["string","null"]},"room_level_id":{"type":["string","null"]},"search_level_name":{"type":["boolean","null"]}},"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {

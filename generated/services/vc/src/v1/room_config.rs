@@ -260,6 +260,7 @@ impl ::feishu_runtime::codegen::ApiRequest for QueryRoomConfigRequest {
         response_example: Some(
             r#"{"digital_signage":{"enable":true,"materials":[{"cover":"url","duration":15,"id":"7847784676276","material_type":0,"md5":"md5","name":"name","size":"100","url":"url","vid":"vid"}],"mute":true,"start_display":3,"stop_display":3},"display_background":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx","room_background":"https://lf1-ttcdn-tos.pstatp.com/obj/xxx","room_box_digital_signage":{"enable":true,"materials":[{"cover":"url","duration":15,"id":"7847784676276","material_type":0,"md5":"md5","name":"name","size":"100","url":"url","vid":"vid"}],"mute":true,"start_display":3,"stop_display":3},"room_status":{"contact_ids":["ou_3ec3f6a28a0d08c45d895276e8e5e19b"],"disable_end_time":"1652442450","disable_notice":true,"disable_reason":"测试占用","disable_start_time":"1652356050","resume_notice":true,"schedule_status":true,"status":true}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -360,6 +361,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SetRoomConfigRequest {
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r##"{"$defs":{"RoomConfig":{"properties":{"digital_signage":{"anyOf":[{"$ref":"#/$defs/RoomDigitalSignage"},{"type":"null"}]},"display_background":{"type":["string","null"]},"room_background":{"type":["string","null"]},"room_box_digital_signage":{"anyOf":[{"$ref":"#/$defs/RoomDigitalSignage"},{"type":"null"}]},"room_status":{"anyOf":[{"$ref":"#/$defs/RoomStatus"},{"type":"null"}]}},"type":"object"},"RoomDigitalSignage":{"properties":{"enable":{"type":["boolean","null"]},"materials":{"items":{"$ref":"#/$defs/RoomDigitalSignageMaterial"},"type":["array","null"]},"mute":{"type":["boolean","null"]},"start_display":{"format":"int64","type":["integer","null"]},"stop_display":{"format":"int64","type":["integer","null"]}},"type":"object"},"RoomDigitalSignageMaterial":{"properties":{"cover":{"type":["string","null"]},"duration":{"format":"int64","type":["integer","null"]},"id":{"type":["string","null"]},"material_type":{"format":"int64","type":["integer","null"]},"md5":{"type":["string","null"]},"name":{"type":["string","null"]},"size":{"type":["string","null"]},"url":{"type":["string","null"]},"vid":{"type":["string","null"]}},"type":"object"},"RoomStatus":{"properties":{"contact_ids":{"items":{"type":"string"},"type":["array","null"]},"disable_end_time":{"type":["string","null"]},"disable_notice":{"type":["boolean","null"]},"disable_reason":{"type":["string","null"]},"disable_start_time":{"type":["string","null"]},"resume_notice":{"type":["boolean","null"]},"schedule_status":{"type":["boolean","null"]},"status":{"type":"boolean"}},"required":["status"],"type":"object"}},"properties":{"building_id":{"type":["string","null"]},"country_id":{"type":["string","null"]},"district_id":{"type":["string","null"]},"floor_name":{"type":["string","null"]},"room_config":{"$ref":"#/$defs/RoomConfig"},"room_id":{"type":["string","null"]},"scope":{"format":"int64","type":"integer"}},"required":["scope","room_config"],"type":"object"}"##,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -433,6 +437,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SetCheckboardAccessCodeRoomConfig
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"access_code":"YNMLTJOUZ"}"#),
+        body_schema: Some(
+            r#"{"properties":{"building_id":{"type":["string","null"]},"country_id":{"type":["string","null"]},"district_id":{"type":["string","null"]},"floor_name":{"type":["string","null"]},"room_id":{"type":["string","null"]},"scope":{"format":"int64","type":"integer"},"valid_day":{"format":"int64","type":"integer"}},"required":["scope","valid_day"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(72usize);
@@ -501,6 +508,9 @@ impl ::feishu_runtime::codegen::ApiRequest for SetRoomAccessCodeRoomConfigReques
         paging: None,
         rate_limit: &[],
         response_example: Some(r#"{"access_code":"YNMLTJOUZ"}"#),
+        body_schema: Some(
+            r#"{"properties":{"building_id":{"type":["string","null"]},"country_id":{"type":["string","null"]},"district_id":{"type":["string","null"]},"floor_name":{"type":["string","null"]},"room_id":{"type":["string","null"]},"scope":{"format":"int64","type":"integer"},"valid_day":{"format":"int64","type":"integer"}},"required":["scope","valid_day"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(66usize);

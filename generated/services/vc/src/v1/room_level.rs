@@ -273,6 +273,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateRoomLevelRequest {
         response_example: Some(
             r#"{"room_level":{"custom_group_id":"10000","has_child":false,"name":"测试层级","parent_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","path":["omb_4ad1a2c7a2fbc5fc9570f38456931293"],"room_level_id":"层级ID"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"custom_group_id":{"type":["string","null"]},"name":{"type":"string"},"parent_id":{"type":"string"}},"required":["name","parent_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -375,6 +378,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DelRoomLevelRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"delete_child":{"type":["boolean","null"]},"room_level_id":{"maxLength":100,"minLength":1,"type":"string"}},"required":["room_level_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(48usize);
@@ -467,6 +473,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetRoomLevelRequest {
         response_example: Some(
             r#"{"room_level":{"custom_group_id":"10000","has_child":false,"name":"测试层级","parent_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","path":["omb_4ad1a2c7a2fbc5fc9570f38456931293"],"room_level_id":"层级ID"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -606,6 +613,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListRoomLevelRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"custom_group_id":"10000","has_child":false,"name":"测试层级","parent_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","path":["omb_4ad1a2c7a2fbc5fc9570f38456931293"],"room_level_id":"层级ID"}],"page_token":"10"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(44usize);
@@ -722,6 +730,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MgetRoomLevelRequest {
         response_example: Some(
             r#"{"items":[{"custom_group_id":"10000","has_child":false,"name":"测试层级","parent_id":"omb_4ad1a2c7a2fbc5fc9570f38456931293","path":["omb_4ad1a2c7a2fbc5fc9570f38456931293"],"room_level_id":"层级ID"}]}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"level_ids":{"items":{"type":"string"},"type":"array"}},"required":["level_ids"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);
@@ -829,6 +840,9 @@ impl ::feishu_runtime::codegen::ApiRequest for PatchRoomLevelRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(20, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"custom_group_id":{"type":["string","null"]},"name":{"type":"string"},"parent_id":{"type":"string"}},"required":["name","parent_id"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -922,6 +936,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchRoomLevelRequest {
         response_example: Some(
             r#"{"level_ids":["omb_4ad1a2c7a2fbc5fc9570f38456931293"]}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);

@@ -71,6 +71,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetVerificationRequest {
         response_example: Some(
             r#"{"verification":{"has_verification":true,"name":"无限未来科技公司"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(55usize);

@@ -209,6 +209,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpaceRequest {
         response_example: Some(
             r#"{"space":{"description":"知识空间描述","name":"知识空间","space_id":"1565676577122621"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"description":{"type":["string","null"]},"name":{"type":["string","null"]},"open_sharing":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);
@@ -313,6 +316,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetSpaceRequest {
         response_example: Some(
             r#"{"space":{"description":"知识空间描述","name":"知识空间","space_id":"1565676577122621"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(51usize);
@@ -441,6 +445,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetNodeSpaceRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: None,
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(50usize);
@@ -566,6 +571,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpaceRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"description":"知识空间描述","name":"知识空间","space_id":"1565676577122621"}],"page_token":"1565676577122621"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(41usize);

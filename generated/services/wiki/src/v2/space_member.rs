@@ -228,6 +228,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpaceMemberRequest {
         response_example: Some(
             r#"{"member":{"member_id":"ou_449b53ad6aee526f7ed311b216aabcef","member_role":"admin","member_type":"openid","type":"user"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"member_id":{"type":"string"},"member_role":{"type":"string"},"member_type":{"type":"string"}},"required":["member_type","member_id","member_role"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);
@@ -341,6 +344,9 @@ impl ::feishu_runtime::codegen::ApiRequest for DeleteSpaceMemberRequest {
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(
             r#"{"member":{"member_id":"1565676577122621","member_role":"admin","member_type":"userid","type":"user"}}"#,
+        ),
+        body_schema: Some(
+            r#"{"properties":{"member_role":{"type":"string"},"member_type":{"type":"string"},"type":{"type":["string","null"]}},"required":["member_type","member_role"],"type":"object"}"#,
         ),
     };
     fn path(&self) -> String {
@@ -474,6 +480,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpaceMemberRequest {
         response_example: Some(
             r#"{"has_more":false,"members":[{"member_id":"ou_67e5ecb64ce1c0bd94612c17999db411","member_role":"admin","member_type":"openid","type":"user"}],"page_token":"ou_12345"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

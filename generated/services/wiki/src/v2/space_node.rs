@@ -332,6 +332,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CopySpaceNodeRequest {
         response_example: Some(
             r#"{"node":{"creator":"ou_xxxxx","has_child":false,"node_create_time":"1642402428","node_creator":"ou_xxxxx","node_token":"wikcnKQ1k3p******8Vabcef","node_type":"origin","obj_create_time":"1642402428","obj_edit_time":"1642402428","obj_token":"doccnzAaOD******Wabcdef","obj_type":"doc","origin_node_token":"wikcnKQ1k3p******8Vabcef","origin_space_id":"6946843325487912356","owner":"ou_xxxxx","parent_node_token":"wikcnKQ1k3p******8Vabcef","space_id":"6946843325487912356","title":"标题"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"target_parent_token":{"maxLength":999,"minLength":0,"type":["string","null"]},"target_space_id":{"type":["string","null"]},"title":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -447,6 +450,9 @@ impl ::feishu_runtime::codegen::ApiRequest for CreateSpaceNodeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"node_type":{"type":"string"},"obj_type":{"type":"string"},"origin_node_token":{"type":["string","null"]},"parent_node_token":{"type":["string","null"]},"title":{"type":["string","null"]}},"required":["obj_type","node_type"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -605,6 +611,7 @@ impl ::feishu_runtime::codegen::ApiRequest for ListSpaceNodeRequest {
         response_example: Some(
             r#"{"has_more":true,"items":[{"creator":"ou_xxxxx","has_child":false,"node_create_time":"1642402428","node_creator":"ou_xxxxx","node_token":"wikcnKQ1k3p******8Vabcef","node_type":"origin","obj_create_time":"1642402428","obj_edit_time":"1642402428","obj_token":"doccnzAaOD******Wabcdef","obj_type":"doc","origin_node_token":"wikcnKQ1k3p******8Vabcef","origin_space_id":"6946843325487912356","owner":"ou_xxxxx","parent_node_token":"wikcnKQ1k3p******8Vabcef","space_id":"6946843325487912356","title":"标题"}],"page_token":"6946843325487906839"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(57usize);
@@ -734,6 +741,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MoveDocsToWikiSpaceNodeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: None,
+        body_schema: Some(
+            r#"{"properties":{"apply":{"type":["boolean","null"]},"obj_token":{"type":"string"},"obj_type":{"type":"string"},"parent_wiki_token":{"type":["string","null"]}},"required":["obj_type","obj_token"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);
@@ -843,6 +853,9 @@ impl ::feishu_runtime::codegen::ApiRequest for MoveSpaceNodeRequest {
         response_example: Some(
             r#"{"node":{"creator":"ou_xxxxx","has_child":false,"node_create_time":"1642402428","node_creator":"ou_xxxxx","node_token":"wikcnKQ1k3p******8Vabcef","node_type":"origin","obj_create_time":"1642402428","obj_edit_time":"1642402428","obj_token":"doccnzAaOD******Wabcdef","obj_type":"doc","origin_node_token":"wikcnKQ1k3p******8Vabcef","origin_space_id":"6946843325487912356","owner":"ou_xxxxx","parent_node_token":"wikcnKQ1k3p******8Vabcef","space_id":"6946843325487912356","title":"标题"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"target_parent_token":{"type":["string","null"]},"target_space_id":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
@@ -946,6 +959,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateTitleSpaceNodeRequest {
         paging: None,
         rate_limit: &[::feishu_runtime::codegen::Quota::new(100, 60)],
         response_example: Some(r#"{}"#),
+        body_schema: Some(
+            r#"{"properties":{"title":{"type":"string"}},"required":["title"],"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(82usize);

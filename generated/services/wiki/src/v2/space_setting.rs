@@ -128,6 +128,9 @@ impl ::feishu_runtime::codegen::ApiRequest for UpdateSpaceSettingRequest {
         response_example: Some(
             r#"{"setting":{"comment_setting":"allow/not_allow","create_setting":"admin/admin_and_member","security_setting":"allow/not_allow"}}"#,
         ),
+        body_schema: Some(
+            r#"{"properties":{"comment_setting":{"type":["string","null"]},"create_setting":{"type":["string","null"]},"security_setting":{"type":["string","null"]}},"type":"object"}"#,
+        ),
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(59usize);

@@ -123,6 +123,7 @@ impl ::feishu_runtime::codegen::ApiRequest for GetTaskRequest {
         response_example: Some(
             r#"{"task":{"move_result":[{"node":{"creator":"ou_xxxxx","has_child":false,"node_create_time":"1642402428","node_creator":"ou_xxxxx","node_token":"wikcnKQ1k3p******8Vabcef","node_type":"origin","obj_create_time":"1642402428","obj_edit_time":"1642402428","obj_token":"doccnzAaOD******Wabcdef","obj_type":"doc","origin_node_token":"wikcnKQ1k3p******8Vabcef","origin_space_id":"6946843325487912356","owner":"ou_xxxxx","parent_node_token":"wikcnKQ1k3p******8Vabcef","space_id":"6946843325487912356","title":"标题"},"status":0,"status_msg":"success"}],"task_id":"7037044037068177428-075c9481e6a0007c1df689dfbe5b55a08b6b06f7"}}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(49usize);

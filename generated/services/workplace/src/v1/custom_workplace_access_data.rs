@@ -170,6 +170,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchCustomWorkplaceAccessDataRe
         response_example: Some(
             r#"{"has_more":true,"items":[{"access_data":{"pv":100,"uv":30},"custom_workplace_id":"tpl_645b003aaa40001435b2ddw","custom_workplace_name":[{"language":"zh","name":"名字"}],"date":"2023-03-12"}],"page_token":"ddowkdkl9w2d"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(75usize);

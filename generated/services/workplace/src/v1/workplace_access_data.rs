@@ -155,6 +155,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchWorkplaceAccessDataRequest 
         response_example: Some(
             r#"{"has_more":true,"items":[{"all_workplace":{"pv":100,"uv":30},"date":"2023-03-12","default_workplace":{"pv":100,"uv":30}}],"page_token":"ddowkdkl9w2d"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(68usize);

@@ -177,6 +177,7 @@ impl ::feishu_runtime::codegen::ApiRequest for SearchWorkplaceBlockAccessDataReq
         response_example: Some(
             r#"{"has_more":true,"items":[{"access_data":{"pv":100,"uv":30},"block_id":"283438293839422334","date":"2023-03-12"}],"page_token":"ddowkdkl9w2d"}"#,
         ),
+        body_schema: None,
     };
     fn path(&self) -> String {
         let mut path = String::with_capacity(74usize);
