@@ -5,6 +5,7 @@
 //! | --- | --- |
 //! | `GET /requests`, `DELETE /requests` | the requests so far (the second also forgets them) |
 //! | `GET /messages` | the messages sent through the emulator, as `im.v1.message.get` shows them |
+//! | `GET /chats` | the chats made through the emulator (dissolved ones gone), as `im.v1.chat.get` shows them |
 //! | `POST /respond` `{endpoint, data}` | what a call to `endpoint` answers as its `data` |
 //! | `POST /lists` `{endpoint, items, page_size}` | the list a paged endpoint serves |
 //! | `POST /files` `{endpoint, base64, file_name?, content_type?}` | the file a download serves |
@@ -21,7 +22,7 @@
 //! | `POST /long_connection/silence` | every open connection goes half-open: no pongs, nothing read |
 //! | `POST /long_connection/config` `{endpoint?, pong?}` | the `ClientConfig` handed out |
 //! | `POST /long_connection/fail_endpoint` `{code, times}` | the endpoint refuses the next calls |
-//! | `POST /webhook/push` `{url, verification_token, encrypt_key?, event_type, event}` | an event delivered to a request URL: `{delivered, envelope, attempts}` |
+//! | `POST /webhook/push` `{url, verification_token, encrypt_key?, event_type, event}` | an event delivered to a request URL: `{delivered, envelope, attempts}`, each attempt `{status, body, failure, client_error}` |
 //! | `POST /webhook/push` `{url, verification_token, encrypt_key?, envelope}` | a whole envelope (a 1.0 `app_ticket`, say) delivered |
 //!
 //! `target` is a [`Target`] and `fault` a [`Fault`] as JSON: `"api"`, `"auth"`, `"any"` or
@@ -140,6 +141,7 @@ async fn route(
         (&Method::GET, ["requests"]) => Ok(requests(&emulator.requests())),
         (&Method::DELETE, ["requests"]) => Ok(requests(&emulator.take_requests())),
         (&Method::GET, ["messages"]) => Ok(Value::Array(emulator.messages())),
+        (&Method::GET, ["chats"]) => Ok(Value::Array(emulator.chats())),
         (&Method::POST, ["respond"]) => {
             let Respond { endpoint, data } = read(&body)?;
             emulator.respond(&endpoint, data);
@@ -343,6 +345,7 @@ async fn push_webhook(body: &[u8]) -> Result<Value, Refusal> {
                 "status": attempt.status,
                 "body": attempt.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
                 "failure": attempt.failure,
+                "client_error": attempt.client_error,
             })
         })
         .collect();

@@ -6,7 +6,10 @@
 //!   (app_ticket, per-tenant tokens, ticket resends), handing out tokens that expire;
 //! - every generated endpoint, checking what Feishu checks: the access token and its kind,
 //!   the helpdesk header's exact value, and the body against the endpoint's documented
-//!   schema, refusing with Feishu's codes (the page's own code where it lists one);
+//!   schema (its `body_schema`: fields, types, required ones, and the lengths and ranges
+//!   the client checks), refusing with Feishu's codes (the page's own code where it lists
+//!   one) and a field violation per field. The schema is data in the generated crate, so
+//!   the emulator needs no extra feature of the service crates an app enables;
 //! - paged lists over data a test loads ([`Emulator::load_list`]);
 //! - uploads, reading each `multipart/form-data` body as it arrives and checking its
 //!   fields and file parts against the endpoint (what arrived is in
@@ -34,9 +37,12 @@
 //!
 //! - the im core as a bot's tests need it: message content checked per `msg_type` (230001,
 //!   and 230025 past its size limit), and the messages sent kept ([`Emulator::messages`]):
-//!   read back, listed by chat, replied to, updated and deleted through their endpoints.
+//!   read back, listed by chat, replied to, updated and deleted through their endpoints;
+//!   the chats made kept too ([`Emulator::chats`]): read back, listed, updated and
+//!   dissolved (a call about a dissolved chat is refused with 232006).
 //!
-//! Query parameters and documented value rules (lengths, ranges) are not checked. A valid
+//! Query parameters, and rules the client does not check either (patterns), are not
+//! checked. A valid
 //! call is answered with its page's response example, ids made unique per call (a paged
 //! list's example as its only page), unless [`Emulator::respond`] sets an answer; `{}`
 //! where the page shows none.
@@ -57,6 +63,7 @@ mod lists;
 pub mod long_connection;
 mod rate_limits;
 mod routes;
+mod schema;
 pub mod webhook;
 
 use std::collections::{HashMap, HashSet};
@@ -175,7 +182,7 @@ impl EmulatorBuilder {
             lists: HashMap::new(),
             files: HashMap::new(),
             arrivals: rate_limits::Arrivals::default(),
-            messages: im::Messages::default(),
+            im: im::Im::default(),
             documented_answers: 0,
         }));
         // Stopped when dropped, also when the server's port cannot be bound.
@@ -258,8 +265,8 @@ struct State {
     lists: HashMap<String, lists::List>,
     files: HashMap<String, ServedFile>,
     arrivals: rate_limits::Arrivals,
-    /// The messages sent through the emulator.
-    messages: im::Messages,
+    /// The messages and chats made through the emulator.
+    im: im::Im,
     /// How many calls were answered with their documented example.
     documented_answers: u64,
 }
@@ -478,7 +485,14 @@ impl Emulator {
     /// first, as `im.v1.message.get` shows them: with their updates, and deleted ones
     /// marked `"deleted": true`.
     pub fn messages(&self) -> Vec<Value> {
-        self.state().messages.all()
+        self.state().im.messages.all()
+    }
+
+    /// The chats made through the emulator (`im.v1.chat.create`), oldest first, as
+    /// `im.v1.chat.get` shows them, with their updates; dissolved ones (`.delete`) are gone,
+    /// and a call about one is refused with 232006.
+    pub fn chats(&self) -> Vec<Value> {
+        self.state().im.chats.all()
     }
 
     /// Accepts `token` as a `user_access_token` from now on.
@@ -767,16 +781,18 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
         }
     }
     let checked = match route.is_upload() {
-        true => route.check_form(request.form.as_ref()),
+        true => route.check_form(request.form.as_ref()).map(|()| None),
         false => route.check_body(&request.body),
     };
-    if let Err(violations) = checked {
-        let (code, msg) = documented(meta, 400, &["param", "request", "body", "invalid"])
-            .unwrap_or((codes::FIELD_VALIDATION_FAILED, "field validation failed"));
-        return codes::reply(400, code, msg, Some(violations));
-    }
+    let body = match checked {
+        Ok(body) => body.unwrap_or(Value::Null),
+        Err(violations) => {
+            let (code, msg) = documented(meta, 400, &["param", "request", "body", "invalid"])
+                .unwrap_or((codes::FIELD_VALIDATION_FAILED, "field validation failed"));
+            return codes::reply(400, code, msg, Some(violations));
+        }
+    };
     if im::SENDS_CONTENT.contains(&meta.id)
-        && let Ok(body) = serde_json::from_slice::<Value>(&request.body)
         && let Err(refusal) = im::check_content(&body)
     {
         return refusal;
@@ -788,39 +804,32 @@ fn api(config: &Config, state: &Mutex<State>, route: &Route, request: &Recorded)
             None => ServedFile::default_for(meta.id).reply(),
         };
     }
+    let state = &mut *state;
     let stub = state.stubs.get(meta.id).cloned();
-    if stub.is_none()
-        && let im::Handled::Answer(reply) = im::handle(
-            &mut state.messages,
-            meta.id,
-            meta.path,
+    let mut documented = || {
+        state.documented_answers += 1;
+        answers::documented(meta, route.reads_as_response, state.documented_answers)
+    };
+    if stub.is_none() {
+        let call = im::Call {
+            endpoint: meta.id,
+            template: meta.path,
             request,
-            &config.app.0,
-        )
-    {
-        return reply;
-    }
-    let data = match stub {
-        Some(stub) => stub,
-        None => {
-            state.documented_answers += 1;
-            answers::documented(meta, route.reads_as_response, state.documented_answers)
+            body: &body,
+            app_id: &config.app.0,
+        };
+        if let im::Handled::Answer(reply) = im::handle(&mut state.im, &call, &mut documented) {
+            return reply;
         }
-    };
-    // A chat's messages sent through the emulator, unless a list was loaded or none was sent.
-    let kept_messages = match (meta.id, im::listed_chat(request)) {
-        (im::MESSAGE_LIST, Some(chat)) => Some(state.messages.of_chat(&chat))
-            .filter(|items| !items.is_empty())
-            .map(|items| lists::List {
-                items,
-                page_size: 20,
-            }),
-        _ => None,
-    };
-    let data = match (
-        meta.paging,
-        state.lists.get(meta.id).or(kept_messages.as_ref()),
-    ) {
+    }
+    let data = stub.unwrap_or_else(documented);
+    // What the im core kept for a list (a chat's messages, the chats made), unless a list
+    // was loaded or nothing was kept.
+    let kept = im::kept_list(&state.im, meta.id, request).map(|items| lists::List {
+        items,
+        page_size: 20,
+    });
+    let data = match (meta.paging, state.lists.get(meta.id).or(kept.as_ref())) {
         (Some(paging), Some(list)) => match lists::page(&paging, list, request, data) {
             Ok(data) => data,
             Err(refusal) => return refusal,

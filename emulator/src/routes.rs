@@ -3,29 +3,22 @@
 //! generated crate's own endpoint list, so a new endpoint in spec/ is served with no
 //! change here.
 
-use std::any::TypeId;
+use std::sync::OnceLock;
 
 use feishu::runtime::codegen::{ApiRequest, Endpoint, Payload};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::codes::violation;
 use crate::form::Form;
-
-/// Checks a body; the error lists Feishu-style field violations.
-type BodyCheck = fn(&[u8]) -> Result<(), Vec<Value>>;
-/// Checks an upload's text fields, as a JSON object of the body's fields.
-type FieldsCheck = fn(&serde_json::Map<String, Value>) -> Result<(), Vec<Value>>;
+use crate::schema::BodySchema;
 
 /// One endpoint the emulator answers.
 pub(crate) struct Route {
     pub(crate) meta: &'static Endpoint,
     /// The documented path's segments; `None` stands for a `:param`.
     segments: Vec<Option<&'static str>>,
-    /// Checks a body against the endpoint's body type; None for endpoints without one.
-    check_body: Option<BodyCheck>,
-    /// Checks an upload's text fields against the body type.
-    check_fields: Option<FieldsCheck>,
+    /// The endpoint's body schema, read on the first request that needs it.
+    body_schema: OnceLock<Result<BodySchema, String>>,
     /// Whether a JSON payload reads as the endpoint's response type.
     pub(crate) reads_as_response: fn(&Value) -> bool,
 }
@@ -35,25 +28,31 @@ impl Route {
         dead_code,
         reason = "used by `routes!` for each service enabled; a build with none (the fuzz crate's, for the HTTP server alone) has no route"
     )]
-    fn of<R>() -> Route
-    where
-        R: ApiRequest,
-        R::Body: DeserializeOwned + 'static,
-    {
+    fn of<R: ApiRequest>() -> Route {
         let meta = R::ENDPOINT;
         let segments = meta
             .path
             .split('/')
             .map(|segment| (!segment.starts_with(':')).then_some(segment))
             .collect();
-        let has_body = TypeId::of::<R::Body>() != TypeId::of::<()>();
         Route {
             meta,
             segments,
-            check_body: has_body.then_some(check_body::<R::Body> as BodyCheck),
-            check_fields: has_body.then_some(check_fields::<R::Body> as FieldsCheck),
+            body_schema: OnceLock::new(),
             reads_as_response: <R::Response as Payload>::reads,
         }
+    }
+
+    /// The body schema, if the endpoint takes a body; an error if the generated schema
+    /// cannot be read (a codegen bug, reported to the caller rather than a panic).
+    fn body_schema(&self) -> Option<Result<&BodySchema, Vec<Value>>> {
+        let text = self.meta.body_schema?;
+        let parsed = self.body_schema.get_or_init(|| BodySchema::parse(text));
+        Some(
+            parsed
+                .as_ref()
+                .map_err(|broken| vec![violation(".", &format!("{}: {broken}", self.meta.id))]),
+        )
     }
 
     /// Whether the endpoint takes a `multipart/form-data` upload.
@@ -92,16 +91,18 @@ impl Route {
                 violations.push(violation(&file.name, "not a documented file part"));
             }
         }
-        let fields: Vec<(String, String)> = form
-            .fields
-            .iter()
-            .filter(|(name, _)| !is_file_part(name))
-            .cloned()
-            .collect();
-        if let Some(check) = self.check_fields
-            && let Err(more) = check(&typed_fields(check, &fields))
-        {
-            violations.extend(more);
+        match self.body_schema() {
+            Some(Ok(schema)) => {
+                let fields: serde_json::Map<String, Value> = form
+                    .fields
+                    .iter()
+                    .filter(|(name, _)| !is_file_part(name))
+                    .map(|(name, text)| (name.clone(), schema.form_value(name, text)))
+                    .collect();
+                violations.extend(schema.violations(&Value::Object(fields)));
+            }
+            Some(Err(broken)) => violations.extend(broken),
+            None => {}
         }
         match violations.is_empty() {
             true => Ok(()),
@@ -128,91 +129,23 @@ impl Route {
         self.segments.iter().map(Option::is_some).collect()
     }
 
-    /// The field violations of `body`, or Ok when it fits (or the endpoint takes none).
-    pub(crate) fn check_body(&self, body: &[u8]) -> Result<(), Vec<Value>> {
-        let Some(check) = self.check_body else {
-            return Ok(());
+    /// The body read as JSON, if the endpoint takes one; its field violations when it is
+    /// not JSON or does not fit the endpoint's body schema.
+    pub(crate) fn check_body(&self, body: &[u8]) -> Result<Option<Value>, Vec<Value>> {
+        let Some(schema) = self.body_schema() else {
+            return Ok(None);
         };
-        // serde would read a struct from an array, field by field; Feishu wants an object.
-        let first = body.iter().find(|b| !b.is_ascii_whitespace());
-        if first != Some(&b'{') {
+        let schema = schema?;
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|err| vec![violation(".", &format!("the body is not JSON: {err}"))])?;
+        if !value.is_object() {
             return Err(vec![violation(".", "the body must be a JSON object")]);
         }
-        check(body)
-    }
-}
-
-/// Deserializes `body` as `B`; a failure names the field where it happened.
-#[allow(
-    dead_code,
-    reason = "used by `routes!` for each service enabled; a build with none (the fuzz crate's, for the HTTP server alone) has no route"
-)]
-fn check_body<B: DeserializeOwned>(body: &[u8]) -> Result<(), Vec<Value>> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, B>(deserializer) {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let message = err.inner().to_string();
-            let mut field = err.path().to_string();
-            // serde reports a missing field at its parent; name the field itself.
-            if let Some(missing) = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-            {
-                field = match field.as_str() {
-                    "." => missing.to_owned(),
-                    parent => format!("{parent}.{missing}"),
-                };
-            }
-            Err(vec![violation(&field, &message)])
+        match schema.violations(&value) {
+            violations if violations.is_empty() => Ok(Some(value)),
+            violations => Err(violations),
         }
     }
-}
-
-/// Deserializes the JSON object of an upload's fields as `B`.
-#[allow(
-    dead_code,
-    reason = "used by `routes!` for each service enabled; a build with none (the fuzz crate's, for the HTTP server alone) has no route"
-)]
-fn check_fields<B: DeserializeOwned>(
-    fields: &serde_json::Map<String, Value>,
-) -> Result<(), Vec<Value>> {
-    let body = serde_json::to_vec(fields).expect("JSON serializes");
-    check_body::<B>(&body)
-}
-
-/// A form's text fields as the JSON object the body type reads: a value that is JSON (a
-/// number, `true`, an object) is taken as such, unless the type wants a string there,
-/// which is found by trying.
-fn typed_fields(check: FieldsCheck, fields: &[(String, String)]) -> serde_json::Map<String, Value> {
-    let mut object: serde_json::Map<String, Value> = fields
-        .iter()
-        .map(|(name, text)| {
-            let value = match serde_json::from_str::<Value>(text) {
-                Ok(value) if !value.is_string() => value,
-                _ => Value::String(text.clone()),
-            };
-            (name.clone(), value)
-        })
-        .collect();
-    // Each round turns one field the type refused back into its text; at most one round
-    // per field.
-    for _ in 0..fields.len() {
-        let Err(violations) = check(&object) else {
-            break;
-        };
-        let refused = violations
-            .first()
-            .and_then(|v| v["field"].as_str())
-            .and_then(|field| fields.iter().find(|(name, _)| name == field));
-        match refused {
-            Some((name, text)) if !object[name].is_string() => {
-                object.insert(name.clone(), Value::String(text.clone()));
-            }
-            _ => break,
-        }
-    }
-    object
 }
 
 macro_rules! routes {
@@ -229,6 +162,31 @@ pub(crate) fn all() -> Vec<Route> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_body_schema_reads_and_its_references_resolve() {
+        let routes = all();
+        let with_body = routes.iter().filter(|r| r.meta.body_schema.is_some());
+        let mut checked = 0;
+        for route in with_body {
+            let schema = match route.body_schema() {
+                Some(Ok(schema)) => schema,
+                other => panic!("{}: {other:?}", route.meta.id),
+            };
+            // An empty body reaches every required field: any broken reference among
+            // them, or at the root, says so.
+            for found in schema.violations(&Value::Object(Default::default())) {
+                let description = found["description"].as_str().unwrap_or_default();
+                assert!(
+                    !description.starts_with("cannot be checked"),
+                    "{}: {found}",
+                    route.meta.id
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked > 0);
+    }
 
     #[test]
     fn routes_match_their_documented_paths_only() {

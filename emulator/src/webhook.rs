@@ -31,6 +31,14 @@ use crate::DEFAULT_APP_ID;
 /// How long Feishu waits for the developer's server to answer.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The error a user's Feishu client shows when a card callback is not answered within
+/// the answer timeout.
+pub const CALLBACK_LATE: i64 = 200341;
+
+/// The error a user's Feishu client shows when a card callback is answered with a status
+/// other than 200.
+pub const CALLBACK_FAILED: i64 = 200671;
+
 /// When Feishu delivers an event again after a failed or late answer: 15 seconds, 5
 /// minutes, 1 hour and 6 hours after the first delivery.
 pub const RETRY_SCHEDULE: [Duration; 4] = [
@@ -71,6 +79,9 @@ pub struct Attempt {
     pub body: Option<bytes::Bytes>,
     /// Why no answer counts: the connection failed or the answer was late.
     pub failure: Option<String>,
+    /// For a card callback that failed, the error the user's Feishu client shows:
+    /// [`CALLBACK_LATE`] or [`CALLBACK_FAILED`].
+    pub client_error: Option<i64>,
 }
 
 impl Attempt {
@@ -140,11 +151,16 @@ impl Pusher {
     }
 
     /// Delivers `envelope` (see [`envelope`]) until one delivery is answered 200 in time,
-    /// or the retry schedule runs out.
+    /// or the retry schedule runs out. A card callback is delivered once: a user waits on
+    /// its answer, and Feishu shows them an error rather than trying again.
     pub async fn push(&self, envelope: &Value) -> Pushed {
         let started = tokio::time::Instant::now();
         let mut attempts = vec![self.deliver(envelope).await];
-        for delay in &self.retry_after {
+        let schedule = match is_callback(envelope) {
+            true => &[][..],
+            false => &self.retry_after[..],
+        };
+        for delay in schedule {
             if attempts.last().is_some_and(Attempt::succeeded) {
                 break;
             }
@@ -181,11 +197,13 @@ impl Pusher {
             let status = response.status().as_u16();
             Ok::<_, reqwest::Error>((status, response.bytes().await?))
         };
+        let callback = is_callback(envelope);
         match answered.await {
             Ok((status, body)) => Attempt {
                 status: Some(status),
                 body: Some(body),
                 failure: None,
+                client_error: (callback && status != 200).then_some(CALLBACK_FAILED),
             },
             Err(err) => Attempt {
                 status: None,
@@ -195,9 +213,20 @@ impl Pusher {
                 } else {
                     format!("the delivery failed: {err}")
                 }),
+                client_error: callback.then_some(match err.is_timeout() {
+                    true => CALLBACK_LATE,
+                    false => CALLBACK_FAILED,
+                }),
             },
         }
     }
+}
+
+/// Whether `envelope` is a card callback, whose answer a user waits for: a 2.0
+/// `card.action.trigger`, or a 1.0 card callback (an `action` without an envelope).
+fn is_callback(envelope: &Value) -> bool {
+    envelope["header"]["event_type"] == "card.action.trigger"
+        || (envelope.get("header").is_none() && envelope.get("action").is_some())
 }
 
 /// A 2.0 envelope as Feishu pushes it: a fresh `event_id`, the current time, the emulator's

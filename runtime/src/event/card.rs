@@ -13,6 +13,18 @@ use crate::secret::Secret;
 /// The event type of a card callback.
 pub const CARD_ACTION_TRIGGER: &str = "card.action.trigger";
 
+/// How long Feishu waits for a card callback's answer. Later, the user sees error 200341
+/// ("the card callback service did not answer in time") and the answer is dropped; the
+/// callback is not delivered again.
+pub const CARD_ANSWER_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The error the Feishu client shows for a card callback not answered within
+/// [`CARD_ANSWER_WINDOW`].
+pub const CARD_ANSWER_LATE: i64 = 200341;
+
+/// What the dispatcher logs, at warning level, for a card callback answered too late.
+pub(crate) const CARD_ACTION_LATE_HINT: &str = "a card callback was answered after Feishu's 3 seconds: the user saw error 200341 and the answer is lost; answer at once and update the card later with the callback's token";
+
 /// A card callback's payload: a user clicked a button, submitted a form, picked an option…
 /// on a card the app sent.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -12,7 +12,10 @@ use serde_json::Value;
 use tokio::task::JoinError;
 use tracing::Instrument;
 
-use super::card::{CARD_ACTION_TRIGGER, CardAction, CardResponse};
+use super::card::{
+    CARD_ACTION_LATE_HINT, CARD_ACTION_TRIGGER, CARD_ANSWER_LATE, CARD_ANSWER_WINDOW, CardAction,
+    CardResponse,
+};
 use super::crypto::{self, EncryptKey, same_token};
 use super::dedup::{Claim, Claimed, Seen};
 use super::envelope::{self, Delivery, EventContext, Incoming, RawEvent};
@@ -341,7 +344,21 @@ impl Dispatcher {
         // A task of its own: a handler that panics fails its event (500), not the server's
         // connection task, and one that outlives Feishu's 3 seconds is not cancelled halfway
         // when Feishu hangs up.
-        let task = tokio::spawn(run(future, claim).instrument(span));
+        // A callback's lateness is judged in the task, which runs to its end even when
+        // Feishu has hung up and the request's future is gone.
+        let late = route
+            .answers
+            .then(|| (ids.clone(), tokio::time::Instant::now()));
+        let task = tokio::spawn(
+            async move {
+                let result = run(future, claim).await;
+                if let Some((ids, started)) = late {
+                    ids.warn_if_late(started.elapsed());
+                }
+                result
+            }
+            .instrument(span),
+        );
         if inner.background && !route.answers {
             tokio::spawn(async move {
                 if let Err(err) = ids.finish(task.await) {
@@ -367,6 +384,7 @@ async fn run(
 }
 
 /// An event's type and id, kept for what is said about its handler's end.
+#[derive(Clone)]
 struct EventIds {
     event_type: String,
     event_id: String,
@@ -377,6 +395,20 @@ impl EventIds {
         EventIds {
             event_type: context.event_type.clone(),
             event_id: context.event_id.clone(),
+        }
+    }
+
+    /// Says so when a callback's answer came after Feishu stopped waiting: the user saw
+    /// an error, and the answer (a toast, a new card) is lost.
+    fn warn_if_late(&self, took: Duration) {
+        if took > CARD_ANSWER_WINDOW {
+            tracing::warn!(
+                event_type = %self.event_type,
+                event_id = %self.event_id,
+                took_ms = took.as_millis() as u64,
+                feishu_error = CARD_ANSWER_LATE,
+                "{CARD_ACTION_LATE_HINT}"
+            );
         }
     }
 
@@ -712,7 +744,10 @@ impl DispatcherBuilder {
     /// Handles card callbacks (`card.action.trigger`) with `handler`, whose
     /// [`CardResponse`] is the answer: a toast, a new card, both or neither. Always awaited,
     /// also with [`handle_in_background`](Self::handle_in_background): the Feishu client
-    /// waits for the answer, at most 3 seconds.
+    /// waits for the answer, at most 3 seconds ([`CARD_ANSWER_WINDOW`]). A handler that
+    /// takes longer leaves the user with error 200341 and its answer lost; the dispatcher
+    /// logs a warning saying so. Answer at once, and do slow work after, updating the card
+    /// with the callback's token.
     pub fn on_card_action<H, Fut, Err>(self, handler: H) -> Self
     where
         H: Fn(CardAction, EventContext) -> Fut + Send + Sync + 'static,

@@ -52,8 +52,8 @@ mod service;
 mod webhook;
 
 pub use card::{
-    CARD_ACTION_TRIGGER, Card, CardAction, CardActionData, CardContext, CardOperator, CardResponse,
-    CardTemplate, Toast, ToastKind,
+    CARD_ACTION_TRIGGER, CARD_ANSWER_LATE, CARD_ANSWER_WINDOW, Card, CardAction, CardActionData,
+    CardContext, CardOperator, CardResponse, CardTemplate, Toast, ToastKind,
 };
 pub use dispatcher::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_DEDUP_CAPACITY, DEFAULT_DEDUP_MAX_BYTES, DEFAULT_MAX_BODY_BYTES,

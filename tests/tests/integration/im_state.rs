@@ -1,6 +1,6 @@
 //! The emulator's im core, as a bot's tests use it through the typed client: what is sent
 //! can be read back, listed, replied to, updated and deleted, and content that does not fit
-//! its `msg_type` is refused as Feishu refuses it.
+//! its `msg_type` is refused as Feishu refuses it; chats made are kept likewise.
 
 use feishu::im::v1::message::{
     ContainerIdType, CreateMessageBody, CreateMessageRequest, DeleteMessageRequest,
@@ -140,4 +140,77 @@ async fn other_calls_get_their_pages_example_with_ids_unique_per_call() {
             .as_deref()
             .is_some_and(|id| id.starts_with("oc_emu"))
     }));
+}
+
+/// Chats made through the emulator are kept: read back, listed, updated and dissolved, as
+/// a bot's test asserts on them.
+#[tokio::test]
+async fn chats_made_can_be_read_back_listed_updated_and_dissolved() {
+    use feishu::im::v1::chat::{
+        CreateChatBody, CreateChatRequest, DeleteChatRequest, GetChatRequest, ListChatRequest,
+        UpdateChatBody, UpdateChatRequest, UserIdType,
+    };
+
+    let emulator = Emulator::start().await;
+    let client = emulator.client_builder().build().unwrap();
+    let chats = client.im().v1().chat();
+
+    let owned = CreateChatBody::default()
+        .name("release crew")
+        .owner_id("ou_owner");
+    let first = chats
+        .create(CreateChatRequest::new(owned).user_id_type(UserIdType::OpenId))
+        .await
+        .unwrap();
+    let second = chats
+        .create(CreateChatRequest::new(
+            CreateChatBody::default().name("on call"),
+        ))
+        .await
+        .unwrap();
+    let first_id = first.chat_id.expect("a chat id, as Feishu answers");
+    let second_id = second.chat_id.expect("a chat id");
+    assert_ne!(first_id, second_id, "ids are unique per chat");
+    assert_eq!(first.name.as_deref(), Some("release crew"), "the name set");
+    assert_eq!(first.owner_id.as_deref(), Some("ou_owner"));
+    assert_eq!(
+        second.owner_id.as_deref(),
+        Some(feishu_emulator::DEFAULT_APP_ID),
+        "without an owner, the bot that made the chat owns it"
+    );
+
+    let renamed = UpdateChatBody::default().name("release crew (v2)");
+    chats
+        .update(UpdateChatRequest::new(&first_id, renamed))
+        .await
+        .unwrap();
+    let got = chats.get(GetChatRequest::new(&first_id)).await.unwrap();
+    assert_eq!(got.name.as_deref(), Some("release crew (v2)"));
+    assert_eq!(got.owner_id.as_deref(), Some("ou_owner"));
+
+    let listed = || async {
+        chats
+            .list(ListChatRequest::default())
+            .items()
+            .try_collect()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|chat| chat.chat_id)
+            .collect::<Vec<String>>()
+    };
+    assert_eq!(listed().await, [first_id.clone(), second_id.clone()]);
+
+    chats
+        .delete(DeleteChatRequest::new(&first_id))
+        .await
+        .unwrap();
+    let err = chats.get(GetChatRequest::new(&first_id)).await.unwrap_err();
+    let api = err.as_api().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!((api.status, api.code), (400, 232006), "a dissolved chat");
+    assert_eq!(listed().await, std::slice::from_ref(&second_id));
+    let kept = emulator.chats();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["chat_id"], second_id.as_str());
+    assert_eq!(kept[0]["name"], "on call");
 }

@@ -301,3 +301,57 @@ async fn no_secret_reaches_a_log_at_trace_level_ours_or_a_dependencys() {
         assert!(!logs.contains(secret.as_str()), "{secret:?} is in the logs");
     }
 }
+
+/// A card callback answered after Feishu's 3 seconds: Feishu (the emulator's pusher) shows
+/// the user error 200341 and does not deliver it again, and the dispatcher says so in a
+/// warning an operator can act on.
+#[tokio::test]
+async fn a_card_callback_answered_late_is_a_client_error_and_a_warning() {
+    use feishu::events::{CardAction, CardResponse, Dispatcher, EventContext, Toast};
+    use feishu_emulator::webhook::{CALLBACK_LATE, Pusher};
+
+    let (captured, _guard) = capture_everything();
+    let dispatcher = Dispatcher::builder("v-token")
+        .on_card_action(|_: CardAction, _: EventContext| async {
+            tokio::time::sleep(Duration::from_millis(3_300)).await;
+            Ok::<_, std::io::Error>(CardResponse::new().toast(Toast::info("too late")))
+        })
+        .build();
+    let app = axum::Router::new().route_service("/webhook", dispatcher);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/webhook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Retries that would come at once if callbacks were retried.
+    let pusher = Pusher::new(&url, "v-token").retry_after(vec![Duration::from_millis(10)]);
+    let callback = pusher.envelope(
+        "card.action.trigger",
+        serde_json::json!({"action": {"tag": "button", "value": {"k": "v"}}, "token": "c-1"}),
+    );
+    let pushed = pusher.push(&callback).await;
+    assert_eq!(
+        pushed.attempts.len(),
+        1,
+        "a callback is not delivered again"
+    );
+    assert!(!pushed.delivered());
+    assert_eq!(pushed.attempts[0].client_error, Some(CALLBACK_LATE));
+
+    // The handler's task runs on after Feishu hung up; its end is what is logged.
+    let warned = async {
+        while !captured.text().contains("feishu_error=200341") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), warned)
+        .await
+        .unwrap_or_else(|_| panic!("no warning: {}", captured.text()));
+    let log = captured.text();
+    let line = log
+        .lines()
+        .find(|line| line.contains("feishu_error=200341"))
+        .unwrap();
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("card.action.trigger"), "{line}");
+    assert!(line.contains("update the card later"), "{line}");
+}

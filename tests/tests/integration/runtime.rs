@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use feishu::runtime::TokenKind;
+use feishu::runtime::codegen::PageTokenIn;
 use feishu::runtime::wire::HELPDESK_HEADER;
 use feishu::{Client, Error, RetryPolicy};
 use feishu_emulator::{Emulator, Fault, Target, codes};
@@ -21,6 +22,8 @@ struct Case {
     id: &'static str,
     meta: &'static feishu::runtime::codegen::Endpoint,
     request: Value,
+    /// Whether the page says the page token must be sent.
+    page_token_required: bool,
     call: for<'a> fn(&'a Client, Value, CallOptions) -> endpoints::CallFuture<'a>,
 }
 
@@ -36,6 +39,22 @@ impl Case {
         (self.call)(client, self.request.clone(), options).await
     }
 
+    /// The request for a list's first page: the example's page token is one the emulator
+    /// never handed out, and a list it keeps (the chats made by an earlier case) refuses it
+    /// as Feishu would. A token the page requires stays (no list is kept for those).
+    fn first_page(mut self) -> Self {
+        if let Some(paging) = self.meta.paging.filter(|_| !self.page_token_required) {
+            let holder = match paging.token_in {
+                PageTokenIn::Query => Some(&mut self.request),
+                PageTokenIn::Body => self.request.get_mut("body"),
+            };
+            if let Some(Value::Object(fields)) = holder {
+                fields.remove(paging.request_token);
+            }
+        }
+        self
+    }
+
     fn takes_app_tokens(&self) -> bool {
         self.meta.tokens.contains(&TokenKind::Tenant)
     }
@@ -48,9 +67,28 @@ fn cases() -> Vec<Case> {
             id: endpoint.meta.id,
             meta: endpoint.meta,
             request: request_json(&loaded),
+            page_token_required: page_token_required(&loaded, endpoint.meta),
             call: endpoint.call,
         })
         .collect()
+}
+
+fn page_token_required(
+    loaded: &feishu_spec::LoadedEndpoint,
+    meta: &feishu::runtime::codegen::Endpoint,
+) -> bool {
+    let Some(paging) = meta.paging else {
+        return false;
+    };
+    let spec = &loaded.spec;
+    let body_fields = spec
+        .request_body
+        .iter()
+        .flat_map(|body| body.value.fields.iter().flatten());
+    spec.query_params
+        .iter()
+        .chain(body_fields)
+        .any(|field| field.name.value == paging.request_token && field.required)
 }
 
 /// The first endpoint that fits `what`; the spec must have one.
@@ -100,6 +138,7 @@ async fn every_endpoint_answers_through_the_emulator() {
     let emulator = emulator().await;
     let client = client(&emulator);
     for case in cases() {
+        let case = case.first_page();
         case.call(&client, CallOptions::default())
             .await
             .unwrap_or_else(|err| panic!("{}: {err}", case.id));
