@@ -2,16 +2,13 @@
 //! them back (`.get`), list them (`.list`), update them and dissolve them (`.delete`).
 //! A chat starts from the create page's documented answer, with the fields the call set.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde_json::{Map, Value, json};
 
+use super::kept::{Kept, MAX_KEPT};
 use super::{Call, Handled};
 use crate::codes;
-
-/// How many chats, and ids of dissolved chats, are kept; past it the oldest are
-/// forgotten.
-pub(crate) const MAX_KEPT: usize = 10_000;
 
 /// Feishu's code for a `chat_id` that names no chat, as for a dissolved one.
 pub const INVALID_CHAT_ID: i64 = 232006;
@@ -19,8 +16,8 @@ pub const INVALID_CHAT_ID: i64 = 232006;
 /// The chats made through the emulator, by id, in the order made.
 #[derive(Default)]
 pub(crate) struct Chats {
-    by_id: BTreeMap<String, Value>,
-    order: VecDeque<String>,
+    kept: Kept,
+    /// The ids of the chats dissolved, as many as chats are kept.
     dissolved: VecDeque<String>,
     made: u64,
 }
@@ -38,7 +35,7 @@ impl Chats {
             let msg = "Your request specifies a chat_id which is invalid.";
             return Handled::Answer(codes::reply(400, INVALID_CHAT_ID, msg, None));
         }
-        let Some(chat) = self.by_id.get_mut(&id) else {
+        let Some(chat) = self.kept.get_mut(&id) else {
             return Handled::Default;
         };
         match call.endpoint {
@@ -52,9 +49,11 @@ impl Chats {
                 Handled::success(json!({}))
             }
             "im.v1.chat.delete" => {
-                self.by_id.remove(&id);
-                self.order.retain(|kept| *kept != id);
-                bounded_push(&mut self.dissolved, id);
+                self.kept.remove(&id);
+                if self.dissolved.len() >= MAX_KEPT {
+                    self.dissolved.pop_front();
+                }
+                self.dissolved.push_back(id);
                 Handled::success(json!({}))
             }
             _ => Handled::Default,
@@ -90,13 +89,7 @@ impl Chats {
                 chat["owner_id_type"] = Value::String("app_id".to_owned());
             }
         }
-        if self.order.len() >= MAX_KEPT
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.by_id.remove(&oldest);
-        }
-        self.by_id.insert(id.clone(), chat.clone());
-        self.order.push_back(id);
+        self.kept.insert(id, chat.clone());
         Handled::success(chat)
     }
 
@@ -113,11 +106,7 @@ impl Chats {
 
     /// The chats kept, oldest first (dissolved ones are gone).
     pub(crate) fn all(&self) -> Vec<Value> {
-        self.order
-            .iter()
-            .filter_map(|id| self.by_id.get(id))
-            .cloned()
-            .collect()
+        self.kept.iter().cloned().collect()
     }
 }
 
@@ -131,11 +120,4 @@ fn overlay(target: &mut Value, source: &Value, takes: impl Fn(&str) -> bool) {
             target.insert(name.clone(), value.clone());
         }
     }
-}
-
-fn bounded_push(ids: &mut VecDeque<String>, id: String) {
-    if ids.len() >= MAX_KEPT {
-        ids.pop_front();
-    }
-    ids.push_back(id);
 }

@@ -2,21 +2,15 @@
 //! `im.v1.message.get` shows them, so they can be read back, listed by chat, updated,
 //! patched and deleted.
 
-use std::collections::{BTreeMap, VecDeque};
-
 use serde_json::{Value, json};
 
+use super::kept::Kept;
 use super::{Call, Handled, now_millis};
-
-/// How many messages are kept; past it the oldest are forgotten, so a long-running
-/// emulator does not grow without bound.
-pub(crate) const MAX_KEPT: usize = 10_000;
 
 /// The messages sent through the emulator, by id, in the order sent.
 #[derive(Default)]
 pub(crate) struct Messages {
-    by_id: BTreeMap<String, Value>,
-    order: VecDeque<String>,
+    kept: Kept,
     sent: u64,
 }
 
@@ -28,7 +22,7 @@ impl Messages {
             Some(_) => None,
             None => call.param("message_id"),
         };
-        let replied_to = parent.as_ref().and_then(|id| self.by_id.get(id));
+        let replied_to = parent.as_ref().and_then(|id| self.kept.get(id));
         let chat_id = chat_id
             .or_else(|| {
                 replied_to
@@ -59,25 +53,15 @@ impl Messages {
             message["root_id"] = Value::String(root);
             message["parent_id"] = Value::String(parent);
         }
-        self.keep(id, message.clone());
+        self.kept.insert(id, message.clone());
         Handled::success(message)
-    }
-
-    fn keep(&mut self, id: String, message: Value) {
-        if self.order.len() >= MAX_KEPT
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.by_id.remove(&oldest);
-        }
-        self.by_id.insert(id.clone(), message);
-        self.order.push_back(id);
     }
 
     /// Get, update, patch and delete of a kept message.
     pub(super) fn handle(&mut self, call: &Call) -> Handled {
         let Some(message) = call
             .param("message_id")
-            .and_then(|id| self.by_id.get_mut(&id))
+            .and_then(|id| self.kept.get_mut(&id))
         else {
             return Handled::Default;
         };
@@ -100,9 +84,8 @@ impl Messages {
     /// The messages kept for `chat_id`, oldest first: what a message list serves when no
     /// list was loaded.
     pub(crate) fn of_chat(&self, chat_id: &str) -> Vec<Value> {
-        self.order
+        self.kept
             .iter()
-            .filter_map(|id| self.by_id.get(id))
             .filter(|message| message["chat_id"] == chat_id && message["deleted"] == false)
             .cloned()
             .collect()
@@ -110,11 +93,7 @@ impl Messages {
 
     /// The messages kept, oldest first, deleted ones included.
     pub(crate) fn all(&self) -> Vec<Value> {
-        self.order
-            .iter()
-            .filter_map(|id| self.by_id.get(id))
-            .cloned()
-            .collect()
+        self.kept.iter().cloned().collect()
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod chats;
 mod content;
+mod kept;
 mod messages;
 
 use std::time::{SystemTime, UNIX_EPOCH};
