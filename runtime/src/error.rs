@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::codes;
 use crate::wire::{INVALID_TOKEN_CODES, RATE_LIMIT_CODE};
 
 /// The result of a call.
@@ -46,8 +47,9 @@ pub enum Error {
         /// The `X-Tt-Logid` header of the last answer.
         log_id: Option<String>,
     },
-    /// The request did not get a response: connection refused, timeout, …
-    #[error("{endpoint}: {source}")]
+    /// The request did not get a response: connection refused, timeout, …. Its text
+    /// names the root cause (reqwest's own says "error sending request" for all of them).
+    #[error("{endpoint}: {}", with_causes(source))]
     Transport {
         /// The endpoint called.
         endpoint: &'static str,
@@ -293,12 +295,28 @@ impl ApiError {
     }
 
     /// Whether Feishu refused the access token as invalid or expired: one of
-    /// [`INVALID_TOKEN_CODES`], or HTTP 401 with a code the endpoint's page does not
-    /// document (a documented 401, such as a helpdesk's wrong credentials, is about
-    /// something else).
+    /// [`codes::INVALID_TOKEN`] (a user token's included), or HTTP 401 with a code the
+    /// endpoint's page does not document (a documented 401, such as a helpdesk's wrong
+    /// credentials, is about something else).
     pub fn is_invalid_token(&self) -> bool {
-        INVALID_TOKEN_CODES.contains(&self.code)
-            || (self.status == 401 && self.documented.is_none())
+        codes::INVALID_TOKEN.contains(&self.code) || self.is_undocumented_401()
+    }
+
+    /// Whether the app or the user lacks a permission the call needs: one of
+    /// [`codes::PERMISSION_DENIED`], or an answer that names `permission_violations`.
+    pub fn is_permission_denied(&self) -> bool {
+        codes::PERMISSION_DENIED.contains(&self.code) || !self.permission_violations.is_empty()
+    }
+
+    /// Whether the refusal is of a token the client fetched and caches (an app's or a
+    /// tenant's, [`INVALID_TOKEN_CODES`]): the client drops it and fetches another. A user
+    /// token is the caller's to renew.
+    pub(crate) fn refuses_cached_token(&self) -> bool {
+        INVALID_TOKEN_CODES.contains(&self.code) || self.is_undocumented_401()
+    }
+
+    fn is_undocumented_401(&self) -> bool {
+        self.status == 401 && self.documented.is_none()
     }
 }
 
@@ -365,6 +383,46 @@ impl Error {
         }
     }
 
+    /// Whether Feishu refused the call for its rate limit: in an answer, or after the
+    /// client's retries ran out ([`Error::RateLimited`]), or when getting a token.
+    pub fn is_rate_limited(&self) -> bool {
+        match self {
+            Error::Api(api) => api.is_rate_limited(),
+            Error::RateLimited { .. } | Error::Decode { status: 429, .. } => true,
+            Error::Auth { code, status, .. } => {
+                *code == Some(RATE_LIMIT_CODE) || *status == Some(429)
+            }
+            Error::NotRetried { source, .. } => source.is_rate_limited(),
+            _ => false,
+        }
+    }
+
+    /// Whether an access token was refused as invalid or expired, a user token's
+    /// included (see [`ApiError::is_invalid_token`]), in a call or when getting a token.
+    pub fn is_invalid_token(&self) -> bool {
+        match self {
+            Error::Api(api) => api.is_invalid_token(),
+            Error::Auth {
+                code: Some(code), ..
+            } => codes::INVALID_TOKEN.contains(code),
+            Error::NotRetried { source, .. } => source.is_invalid_token(),
+            _ => false,
+        }
+    }
+
+    /// Whether the app or the user lacks a permission (see
+    /// [`ApiError::is_permission_denied`]).
+    pub fn is_permission_denied(&self) -> bool {
+        match self {
+            Error::Api(api) => api.is_permission_denied(),
+            Error::Auth {
+                code: Some(code), ..
+            } => codes::PERMISSION_DENIED.contains(code),
+            Error::NotRetried { source, .. } => source.is_permission_denied(),
+            _ => false,
+        }
+    }
+
     /// The API error, if Feishu answered with one.
     pub fn as_api(&self) -> Option<&ApiError> {
         match self {
@@ -372,6 +430,23 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// An error's text followed by each cause that adds to it, deepest last: a transport
+/// error then says "connection refused", "operation timed out" or "dns error" where
+/// reqwest's own text is "error sending request for url (…)" for all three.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 /// The start of a body, cut at a character boundary.

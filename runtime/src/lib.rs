@@ -16,6 +16,7 @@
 mod auth;
 mod call;
 mod client;
+pub mod codes;
 mod error;
 pub mod event;
 mod retry;

@@ -39,7 +39,7 @@ use std::ops::Deref;
 
 pub use feishu_runtime as runtime;
 pub use runtime::{
-    BaseUrl, Call, Download, Error, Items, Pages, Result, RetryPolicy, UploadFile,
+    ApiError, BaseUrl, Call, Download, Error, Items, Pages, Result, RetryPolicy, UploadFile,
     install_crypto_provider, reqwest,
 };
 

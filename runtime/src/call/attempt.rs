@@ -434,7 +434,7 @@ async fn unless_stalled<T>(
 /// Whether Feishu refused the access token as invalid or expired.
 fn refuses_token(error: &Error) -> bool {
     match error {
-        Error::Api(api) => api.is_invalid_token(),
+        Error::Api(api) => api.refuses_cached_token(),
         Error::Decode { status, .. } => *status == 401,
         _ => false,
     }

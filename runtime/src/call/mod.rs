@@ -158,7 +158,8 @@ impl<'a, R: ApiRequest> Call<'a, R> {
             log_id = Empty,
             wait_ms = Empty,
         );
-        async move {
+        let started = std::time::Instant::now();
+        let called = async move {
             let parts = self.parts()?;
             let prepared = prepare(self.client, endpoint, &self.options, parts).await?;
             let (answer, app_token) = run(self.client, endpoint, &self.options, prepared).await?;
@@ -172,6 +173,17 @@ impl<'a, R: ApiRequest> Call<'a, R> {
                 error.redacted(&redactor(self.client, user, app_token.as_ref()))
             })?;
             Ok((payload, metadata))
+        };
+        async move {
+            let result = called.await;
+            // One line per call at debug level, inside the span that carries its
+            // endpoint, attempts, status and log id.
+            let duration_ms = started.elapsed().as_millis() as u64;
+            match &result {
+                Ok(_) => tracing::debug!(duration_ms, "call answered"),
+                Err(error) => tracing::debug!(duration_ms, error = %error, "call failed"),
+            }
+            result
         }
         .instrument(span)
         .await

@@ -13,6 +13,7 @@ mod codegen_output;
 mod conformance;
 mod doc_examples;
 mod emulator_control;
+mod errors;
 mod event_push;
 mod files;
 mod fuzz;

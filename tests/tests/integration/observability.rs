@@ -355,3 +355,54 @@ async fn a_card_callback_answered_late_is_a_client_error_and_a_warning() {
     assert!(line.contains("card.action.trigger"), "{line}");
     assert!(line.contains("update the card later"), "{line}");
 }
+
+/// At debug level each call says how it ended in one line, inside the span that names its
+/// endpoint, status, log id and attempts: an operator sees successful calls too.
+#[tokio::test]
+async fn each_call_ends_in_one_debug_line_with_its_facts() {
+    use feishu::im::v1::message::GetMessageRequest;
+
+    let emulator = Emulator::builder()
+        .app("cli_traced", APP_SECRET)
+        .start()
+        .await;
+    let client = emulator.client_builder().build().unwrap();
+    let (captured, _guard) = capture_everything();
+    let messages = client.im().v1().message();
+    messages.get(GetMessageRequest::new("om_1")).await.unwrap();
+    emulator.inject(
+        Target::Api,
+        Fault::ApiError {
+            status: 400,
+            code: 230002,
+            msg: "The bot can not be outside the group.".into(),
+        },
+        1,
+    );
+    messages
+        .get(GetMessageRequest::new("om_2"))
+        .await
+        .unwrap_err();
+
+    let log = captured.text();
+    let answered: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("call answered"))
+        .collect();
+    let failed: Vec<&str> = log.lines().filter(|l| l.contains("call failed")).collect();
+    assert_eq!((answered.len(), failed.len()), (1, 1), "{log}");
+    for line in answered.iter().chain(&failed) {
+        assert!(line.contains("DEBUG"), "{line}");
+        for fact in [
+            "endpoint=\"im.v1.message.get\"",
+            "attempt=1",
+            "log_id=",
+            "duration_ms=",
+        ] {
+            assert!(line.contains(fact), "{fact} in {line}");
+        }
+        assert!(!line.contains(APP_SECRET), "{line}");
+    }
+    assert!(answered[0].contains("status=200"), "{}", answered[0]);
+    assert!(failed[0].contains("230002"), "{}", failed[0]);
+}
