@@ -39,7 +39,7 @@
 //!   and 230025 past its size limit), and the messages sent kept ([`Emulator::messages`]):
 //!   read back, listed by chat, replied to, updated and deleted through their endpoints;
 //!   the chats made kept too ([`Emulator::chats`]): read back, listed, updated and
-//!   dissolved (a call about a dissolved chat is refused with 232006).
+//!   dissolved (a get, update or delete of a dissolved chat is refused with 232006).
 //!
 //! Query parameters, and rules the client does not check either (patterns), are not
 //! checked. A valid
@@ -490,7 +490,7 @@ impl Emulator {
 
     /// The chats made through the emulator (`im.v1.chat.create`), oldest first, as
     /// `im.v1.chat.get` shows them, with their updates; dissolved ones (`.delete`) are gone,
-    /// and a call about one is refused with 232006.
+    /// and a get, update or delete of one is refused with 232006.
     pub fn chats(&self) -> Vec<Value> {
         self.state().im.chats.all()
     }

@@ -65,11 +65,12 @@ impl BodySchema {
     }
 
     /// An upload's text field as the value its property's schema wants: the text itself
-    /// where a string is taken, else its JSON reading (`3`, `true`, `{…}`) if it has one.
+    /// where a string is taken (or the body lists no such field), else its JSON reading
+    /// (`3`, `true`, `{…}`) if it has one, as for a struct (`$ref`) or any value.
     pub(crate) fn form_value(&self, name: &str, text: &str) -> Value {
         let takes_string = self
             .property(name)
-            .is_none_or(|schema| types_of(schema).is_none_or(|types| types.contains(&"string")));
+            .is_none_or(|schema| types_of(schema).is_some_and(|types| types.contains(&"string")));
         match takes_string {
             true => Value::String(text.to_owned()),
             false => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())),
@@ -202,25 +203,31 @@ impl<'s> Check<'s> {
     }
 
     /// A value that fits one of the choices fits; else the first choice that is not the
-    /// `null` of an optional field says what is wrong.
+    /// `null` of an optional field says what is wrong. Each choice is walked once, its
+    /// findings kept: walking the telling one again would double the work at each level
+    /// of a type that holds itself.
     fn any_of(&mut self, choices: &'s [Value], value: &Value, path: &mut Path) {
-        let fits = |check: &Check<'s>, choice: &'s Value| {
+        let mut trials = Vec::with_capacity(choices.len());
+        for choice in choices {
             let mut trial = Check {
-                root: check.root,
+                root: self.root,
                 found: Vec::new(),
             };
             trial.value(choice, value, &mut Path(path.0.clone()), 0);
-            trial.found.is_empty()
-        };
-        if choices.iter().any(|choice| fits(self, choice)) {
-            return;
+            if trial.found.is_empty() {
+                return;
+            }
+            trials.push(trial.found);
         }
         let telling = choices
             .iter()
-            .find(|choice| types_of(choice) != Some(vec!["null"]))
-            .or(choices.first());
-        match telling {
-            Some(choice) => self.value(choice, value, path, 0),
+            .position(|choice| types_of(choice) != Some(vec!["null"]))
+            .unwrap_or(0);
+        match trials.into_iter().nth(telling) {
+            Some(found) => {
+                let room = MAX_VIOLATIONS.saturating_sub(self.found.len());
+                self.found.extend(found.into_iter().take(room));
+            }
             None => self.report(path, "no schema of `anyOf` to check against".to_owned()),
         }
     }
@@ -228,7 +235,8 @@ impl<'s> Check<'s> {
     fn object(&mut self, schema: &'s Map<String, Value>, object: &Map<String, Value>, path: &Path) {
         if let Some(Value::Array(required)) = schema.get("required") {
             for name in required.iter().filter_map(Value::as_str) {
-                if object.get(name).is_none_or(Value::is_null) {
+                // Present is what `required` asks; a `null` is then checked by its type.
+                if !object.contains_key(name) {
                     self.report(&path.field(name), "the field is required".to_owned());
                 }
             }
@@ -240,9 +248,6 @@ impl<'s> Check<'s> {
             let Some(field_schema) = properties.and_then(|p| p.get(name)).or(others) else {
                 continue;
             };
-            if field.is_null() && is_required(schema, name) {
-                continue; // reported above, as missing
-            }
             self.value(field_schema, field, &mut path.field(name), 0);
         }
     }
@@ -297,13 +302,6 @@ impl<'s> Check<'s> {
             );
         }
     }
-}
-
-fn is_required(schema: &Map<String, Value>, name: &str) -> bool {
-    schema
-        .get("required")
-        .and_then(Value::as_array)
-        .is_some_and(|required| required.iter().any(|r| r.as_str() == Some(name)))
 }
 
 fn types_of(schema: &Value) -> Option<Vec<&str>> {
@@ -447,12 +445,32 @@ mod tests {
     }
 
     #[test]
-    fn a_required_field_sent_as_null_is_missing() {
+    fn a_required_field_sent_as_null_is_checked_by_its_type() {
         let found = check(message(), json!({"receive_id": null}));
-        assert_eq!(
-            found,
-            [("receive_id".to_owned(), "the field is required".to_owned())]
-        );
+        let expected = "expected a string, found null".to_owned();
+        assert_eq!(found, [("receive_id".to_owned(), expected)]);
+        let any = json!({"type": "object", "properties": {"v": {}}, "required": ["v"]});
+        assert_eq!(check(any, json!({"v": null})), vec![]);
+    }
+
+    #[test]
+    fn a_deep_wrong_value_in_a_type_that_holds_itself_is_checked_in_linear_time() {
+        // Each level an optional reference to the root: walking the telling choice again
+        // would take 2^depth steps.
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "next": {"anyOf": [{"$ref": "#"}, {"type": "null"}]},
+                "name": {"type": "string"}
+            }
+        });
+        let mut value = json!({"name": 1});
+        for _ in 0..100 {
+            value = json!({ "next": value });
+        }
+        let found = check(schema, value);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].0.ends_with("next.name"), "{found:?}");
     }
 
     #[test]
@@ -505,5 +523,9 @@ mod tests {
         assert_eq!(schema.form_value("uuid", "3"), json!("3"));
         assert_eq!(schema.form_value("unlisted", "3"), json!("3"));
         assert_eq!(schema.form_value("count", "three"), json!("three"));
+        assert_eq!(
+            schema.form_value("reply", r#"{"receive_id":"a"}"#),
+            json!({"receive_id": "a"})
+        );
     }
 }

@@ -3,9 +3,11 @@
 //! generated types (which would need the crate's `roundtrip` feature, and so a second
 //! build of every service an app uses for its tests).
 //!
-//! The schema says what the typed body accepts: each field by its wire name and type,
-//! the required ones, `null` for an optional one (as `Option` reads it), and the lengths
-//! and ranges the client checks before sending. Enums stay open (a value the page does
+//! The schema says what the page documents of the body, as the typed body has it: each
+//! field by its wire name and type, the required ones (as the page marks them, also
+//! where the typed body tolerates a response leaving one out), `null` for an optional
+//! one (as `Option` reads it), and the lengths and ranges the client checks before
+//! sending. Enums stay open (a value the page does
 //! not list still deserializes, as the `Unknown` variant), so they are typed by their
 //! representation only. Every named struct is a `$defs` entry, so a type used in many
 //! places is written once and a type that holds itself is a reference, not an endless tree.

@@ -1,5 +1,7 @@
 //! The chats made through the emulator (`im.v1.chat.create`), kept so a test can read
-//! them back (`.get`), list them (`.list`), update them and dissolve them (`.delete`).
+//! them back (`.get`), list them (`.list`), update them and dissolve them (`.delete`; a
+//! later get, update or delete of it is refused with 232006, other calls about it are
+//! not checked).
 //! A chat starts from the create page's documented answer, with the fields the call set.
 
 use std::collections::VecDeque;
@@ -45,7 +47,19 @@ impl Chats {
                 Handled::success(answer)
             }
             "im.v1.chat.update" => {
-                overlay(chat, call.body, |_| true);
+                // Only what the chat shows; a new owner in the request's id type.
+                let shown: Vec<String> = chat
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|c| c.keys().cloned())
+                    .collect();
+                overlay(chat, call.body, |name| shown.iter().any(|s| s == name));
+                if call.body.get("owner_id").is_some() {
+                    let kind = call
+                        .query("user_id_type")
+                        .unwrap_or_else(|| "open_id".to_owned());
+                    chat["owner_id_type"] = Value::String(kind);
+                }
                 Handled::success(json!({}))
             }
             "im.v1.chat.delete" => {
