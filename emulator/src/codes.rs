@@ -8,21 +8,21 @@ use serde_json::{Value, json};
 use crate::http::Reply;
 
 /// Rate limit exceeded.
-pub const RATE_LIMITED: i64 = 99991400;
+pub const RATE_LIMITED: i64 = feishu::runtime::codes::RATE_LIMITED;
 /// No access token in the `Authorization` header.
-pub const MISSING_TOKEN: i64 = 99991661;
+pub const MISSING_TOKEN: i64 = feishu::runtime::codes::TOKEN_MISSING;
 /// The tenant_access_token is invalid or expired.
-pub const INVALID_TENANT_TOKEN: i64 = 99991663;
+pub const INVALID_TENANT_TOKEN: i64 = feishu::runtime::codes::TENANT_TOKEN_INVALID;
 /// The app_access_token is invalid or expired.
-pub const INVALID_APP_TOKEN: i64 = 99991664;
+pub const INVALID_APP_TOKEN: i64 = feishu::runtime::codes::APP_TOKEN_INVALID;
 /// The user_access_token is invalid or expired.
-pub const INVALID_USER_TOKEN: i64 = 99991668;
+pub const INVALID_USER_TOKEN: i64 = feishu::runtime::codes::USER_TOKEN_INVALID;
 /// The user_access_token has expired.
-pub const EXPIRED_USER_TOKEN: i64 = 99991677;
+pub const EXPIRED_USER_TOKEN: i64 = feishu::runtime::codes::USER_TOKEN_EXPIRED;
 /// The `Authorization` header is not `Bearer <token>`.
-pub const MALFORMED_TOKEN: i64 = 99991671;
+pub const MALFORMED_TOKEN: i64 = feishu::runtime::codes::TOKEN_MALFORMED;
 /// The body breaks the endpoint's schema.
-pub const FIELD_VALIDATION_FAILED: i64 = 99992402;
+pub const FIELD_VALIDATION_FAILED: i64 = feishu::runtime::codes::FIELD_VALIDATION_FAILED;
 /// A server error.
 pub const INTERNAL_ERROR: i64 = 99991500;
 /// The auth endpoints' "invalid param".

@@ -48,12 +48,7 @@ impl Chats {
             }
             "im.v1.chat.update" => {
                 // Only what the chat shows; a new owner in the request's id type.
-                let shown: Vec<String> = chat
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|c| c.keys().cloned())
-                    .collect();
-                overlay(chat, call.body, |name| shown.iter().any(|s| s == name));
+                overlay_shown(chat, call.body);
                 if call.body.get("owner_id").is_some() {
                     let kind = call
                         .query("user_id_type")
@@ -81,13 +76,7 @@ impl Chats {
             Value::Object(_) => documented,
             _ => Value::Object(Map::new()),
         };
-        // The fields of the body that the chat shows (not `user_id_list` and the like).
-        let shown: Vec<String> = chat
-            .as_object()
-            .into_iter()
-            .flat_map(|c| c.keys().cloned())
-            .collect();
-        overlay(&mut chat, call.body, |name| shown.iter().any(|s| s == name));
+        overlay_shown(&mut chat, call.body);
         chat["chat_id"] = Value::String(id.clone());
         match call.body.get("owner_id") {
             Some(owner) => {
@@ -122,6 +111,17 @@ impl Chats {
     pub(crate) fn all(&self) -> Vec<Value> {
         self.kept.iter().cloned().collect()
     }
+}
+
+/// Sets in `target` each field of `source` that `target` already shows (not
+/// `user_id_list` and the like, which a chat's answers never carry).
+fn overlay_shown(target: &mut Value, source: &Value) {
+    let shown: Vec<String> = target
+        .as_object()
+        .into_iter()
+        .flat_map(|fields| fields.keys().cloned())
+        .collect();
+    overlay(target, source, |name| shown.iter().any(|s| s == name));
 }
 
 /// Sets in `target` each field of `source` that `takes`.
